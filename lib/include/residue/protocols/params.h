@@ -1,0 +1,44 @@
+// ProtocolParams: everything a client needs to randomize for a task, and the aggregator
+// needs to decode it. Serializable to JSON because the daemon publishes it to clients.
+//
+// `protocol` names a registered protocol ("mss", "ss"); its versioned id, such as
+// "residue.mss.1", changes whenever the report bits change and is written into every
+// batch and stored tally. complete_params() fills in what was left out (moduli for MSS,
+// subset sizes), make_protocol() validates and builds.
+//
+//   ProtocolParams p{.protocol = "mss", .k = 1024, .epsilon = 1.0};
+//   p = complete_params(p);          // picks moduli and subset sizes
+//   Protocol mss = make_protocol(p);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace residue {
+
+struct ProtocolParams {
+  /// Registered protocol name: "mss" or "ss".
+  std::string protocol;
+  /// Domain size: values are indices in [0, k).
+  uint32_t k = 0;
+  /// Privacy budget of one report (epsilon-LDP).
+  double epsilon = 0;
+  /// MSS only: pairwise-coprime moduli m_0..m_{l-1}. Empty means "choose" (complete_params).
+  std::vector<uint32_t> moduli;
+  /// Subset size omega of each block (MSS: one per modulus; SS: one). Empty means "optimal".
+  std::vector<uint32_t> subset_sizes;
+
+  bool operator==(const ProtocolParams&) const = default;
+};
+
+/// Versioned id of the report encoding, e.g. "residue.mss.1". Throws Error for an unknown name.
+std::string protocol_id(const ProtocolParams& params);
+
+nlohmann::json to_json(const ProtocolParams& params);
+/// Throws Error naming the missing or ill-typed field.
+ProtocolParams params_from_json(const nlohmann::json& json);
+
+}  // namespace residue

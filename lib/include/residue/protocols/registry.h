@@ -1,0 +1,39 @@
+// The protocol registry: one row per protocol, keyed by name, with its wire version.
+//
+// Adding a protocol means one factory in protocols/<name>.{h,cpp}, one row in registry.cpp,
+// a test under tests/unit/protocols/ and a page under docs/protocols/ (a CTest check fails
+// when a registered protocol lacks either).
+//
+//   for (const ProtocolInfo& info : registered_protocols()) std::cout << info.name;
+//   Protocol p = make_protocol(complete_params({.protocol = "ss", .k = 64, .epsilon = 2}));
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "residue/protocols/params.h"
+#include "residue/protocols/protocol.h"
+#include "residue/rns/moduli.h"
+
+namespace residue {
+
+struct ProtocolInfo {
+  std::string_view name;     ///< "mss"
+  int version;               ///< bumped when the report bits change
+  std::string_view summary;  ///< one line for --help
+  Protocol (*make)(const ProtocolParams&);
+};
+
+std::span<const ProtocolInfo> registered_protocols();
+
+/// Throws Error listing the known names when `name` is unknown.
+const ProtocolInfo& find_protocol(std::string_view name);
+
+/// Fills what `params` leaves open: MSS moduli (select_moduli with `options`) and the
+/// optimal subset sizes. Validates k and epsilon first.
+ProtocolParams complete_params(ProtocolParams params, const ModuliOptions& options = {});
+
+/// Validates `params` and builds the protocol. Throws Error naming the bad field.
+Protocol make_protocol(const ProtocolParams& params);
+
+}  // namespace residue

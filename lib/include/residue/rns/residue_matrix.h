@@ -1,0 +1,70 @@
+// ResidueMatrix: the stacked residue design matrix of MSS, applied without forming it.
+//
+// Block j of A is m_j x k with A_j[r][x] = 1 when x mod m_j = r, so A_j z sums z over each
+// residue class and A_j^T y spreads y back; both are O(k). The weighted Gram matrix
+// G = sum_j g_j A_j^T A_j (g_j >= 0) is what MSS's least squares and its variance need;
+// it is applied in O(k l) and solved with preconditioned conjugate gradient.
+// Immutable after construction; safe to share between threads.
+//
+//   ResidueMatrix a(1024, {521, 523, 541});
+//   a.residue_sums(0, z, s);        // s = A_0 z
+//   Eigen::VectorXd y = a.solve_gram(weights, rhs);
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "residue/random/rng.h"
+#include "residue/solve/trace_estimate.h"
+
+namespace residue {
+
+class ResidueMatrix {
+ public:
+  /// Throws Error if k < 2, moduli is empty, or a modulus is < 2.
+  ResidueMatrix(uint32_t k, std::vector<uint32_t> moduli);
+
+  uint32_t k() const { return k_; }
+  const std::vector<uint32_t>& moduli() const { return moduli_; }
+  std::size_t blocks() const { return moduli_.size(); }
+  /// Rows of the stacked matrix: sum of the moduli.
+  std::size_t total_rows() const { return total_rows_; }
+
+  /// out = A_j z: out[r] = sum of z[x] over x in [0,k) with x mod m_j = r.
+  /// REQUIRES: z.size() == k, out.size() == m_j.
+  void residue_sums(std::size_t j, std::span<const double> z, std::span<double> out) const;
+  /// out (+)= A_j^T y: out[x] += y[x mod m_j] (or = when !accumulate).
+  /// REQUIRES: y.size() == m_j, out.size() == k.
+  void spread(std::size_t j, std::span<const double> y, std::span<double> out,
+              bool accumulate) const;
+  /// Size of the residue class of r in [0, k): the number of x < k with x mod m_j = r.
+  uint32_t class_size(std::size_t j, uint32_t r) const;
+
+  /// y = G x with G = sum_j weights[j] A_j^T A_j. REQUIRES: weights.size() == blocks().
+  void apply_gram(std::span<const double> weights, const Eigen::VectorXd& x,
+                  Eigen::VectorXd& y) const;
+  /// The diagonal of G: sum_j weights[j] * class size of x in block j.
+  Eigen::VectorXd gram_diagonal(std::span<const double> weights) const;
+  /// Solves G x = b by preconditioned CG to `tolerance` relative residual. Throws Error if
+  /// CG does not converge (G singular: the moduli do not identify every value).
+  Eigen::VectorXd solve_gram(std::span<const double> weights, const Eigen::VectorXd& b,
+                             double tolerance = 1e-10) const;
+  /// The dense G, k x k (small k only: tests and exact traces).
+  Eigen::MatrixXd dense_gram(std::span<const double> weights) const;
+
+ private:
+  uint32_t k_;
+  std::vector<uint32_t> moduli_;
+  std::size_t total_rows_ = 0;
+};
+
+/// tr(G^{-1}) for G = sum_j weights[j] A_j^T A_j: exact (dense Cholesky) when k <= exact_limit,
+/// otherwise a Hutchinson estimate with CG solves. `exact` reports which.
+double trace_of_inverse_gram(const ResidueMatrix& a, std::span<const double> weights,
+                             uint32_t exact_limit, Rng& rng, bool* exact = nullptr,
+                             const TraceOptions& options = {});
+
+}  // namespace residue

@@ -1,0 +1,60 @@
+// SubsetCodec: the wire form of an omega-subset of [0, m), in O(m / 64 + omega) word operations.
+//
+// Layout (docs/wire_format.md): one flag bit, then either
+//   flag 0: a bitmap of m bits (bit x set when x is in the subset), or
+//   flag 1: omega Rice codes of the gaps g_0 = a_0, g_i = a_i - a_{i-1} - 1, with the
+//           Rice parameter b fixed by (m, omega) so it is never sent: g >> b in unary
+//           (ones ended by a zero), then the low b bits of g.
+// The writer picks whichever is shorter for the subset at hand (ties: bitmap). No
+// combinatorial ranks and no big integers: thousands of positions encode in microseconds,
+// within about 1% of the entropy bound log2 C(m, omega) when omega is small relative to m.
+//
+//   SubsetCodec codec(1024, 276);
+//   codec.write(items, writer);
+//   std::size_t bits = codec.bit_length(items);
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "residue/core/bit_io.h"
+#include "residue/core/error.h"
+
+namespace residue {
+
+class SubsetCodec {
+ public:
+  /// Throws Error unless 1 <= subset_size <= universe.
+  SubsetCodec(uint32_t universe, uint32_t subset_size);
+
+  uint32_t universe() const { return universe_; }
+  uint32_t subset_size() const { return subset_size_; }
+  unsigned rice_parameter() const { return rice_parameter_; }
+
+  /// Exact encoded length of `items` in bits (flag included).
+  /// REQUIRES: items strictly increasing, subset_size() of them, all < universe().
+  std::size_t bit_length(std::span<const uint32_t> items) const;
+  /// REQUIRES: as for bit_length.
+  void write(std::span<const uint32_t> items, BitWriter& out) const;
+  /// Reads one subset into `items`. On malformed input returns false and sets `error` (the
+  /// offset is the byte holding the offending bit); never reads past the reader's end.
+  bool read(BitReader& in, std::vector<uint32_t>& items, ParseError& error) const;
+
+  /// Mean encoded length for a uniformly random subset (flag included).
+  double expected_bits() const { return expected_bits_; }
+  /// log2 C(universe, subset_size): the fewest bits any encoding can average.
+  double entropy_bits() const;
+  /// Longest possible encoding: the flag plus the bitmap.
+  std::size_t max_bits() const { return 1 + std::size_t{universe_}; }
+
+ private:
+  std::size_t rice_bits(std::span<const uint32_t> items) const;
+
+  uint32_t universe_;
+  uint32_t subset_size_;
+  unsigned rice_parameter_ = 0;
+  double expected_bits_ = 0;
+};
+
+}  // namespace residue
