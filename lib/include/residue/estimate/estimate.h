@@ -22,6 +22,8 @@ struct Estimate {
   uint64_t reports = 0;
   /// Iterations of the iterative solver (MSS: LSMR); 0 for closed-form estimators.
   int solver_iterations = 0;
+  /// False when the solver stopped at its iteration cap before reaching its tolerance.
+  bool solver_converged = true;
 
   /// Estimated count of value v: reports * frequencies[v].
   double count(uint32_t v) const { return static_cast<double>(reports) * frequencies[v]; }

@@ -34,6 +34,9 @@ struct ProtocolParams {
   bool operator==(const ProtocolParams&) const = default;
 };
 
+/// Throws Error unless k >= 2 and epsilon is finite in (0, 50]; every factory calls it.
+void check_k_and_epsilon(const ProtocolParams& params);
+
 /// Versioned id of the report encoding, e.g. "residue.mss.1". Throws Error for an unknown name.
 std::string protocol_id(const ProtocolParams& params);
 

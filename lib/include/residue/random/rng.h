@@ -18,6 +18,9 @@
 
 namespace residue {
 
+// GCC and Clang's 128-bit integer; __extension__ keeps -Wpedantic quiet about it.
+__extension__ using Uint128 = unsigned __int128;
+
 class Rng {
  public:
   static constexpr std::size_t kBufferWords = 128;
@@ -38,12 +41,12 @@ class Rng {
   /// Uniform in [0, bound), without modulo bias (Lemire's multiply-and-reject).
   /// REQUIRES: bound >= 1.
   uint64_t uniform(uint64_t bound) {
-    unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * bound;
+    Uint128 m = static_cast<Uint128>(next_u64()) * bound;
     uint64_t low = static_cast<uint64_t>(m);
     if (low < bound) {
       const uint64_t threshold = -bound % bound;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>(next_u64()) * bound;
+        m = static_cast<Uint128>(next_u64()) * bound;
         low = static_cast<uint64_t>(m);
       }
     }

@@ -46,7 +46,7 @@ class ResidueMatrix {
   /// y = G x with G = sum_j weights[j] A_j^T A_j. REQUIRES: weights.size() == blocks().
   void apply_gram(std::span<const double> weights, const Eigen::VectorXd& x,
                   Eigen::VectorXd& y) const;
-  /// The diagonal of G: sum_j weights[j] * class size of x in block j.
+  /// The diagonal of G: every entry is sum_j weights[j], since each column of A_j holds one 1.
   Eigen::VectorXd gram_diagonal(std::span<const double> weights) const;
   /// Solves G x = b by preconditioned CG to `tolerance` relative residual. Throws Error if
   /// CG does not converge (G singular: the moduli do not identify every value).

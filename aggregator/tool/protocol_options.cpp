@@ -1,0 +1,50 @@
+#include "protocol_options.h"
+
+#include "residue/core/error.h"
+#include "residue/protocols/registry.h"
+
+namespace residue {
+
+void ProtocolOptions::add_to(CLI::App& command) {
+  std::string known;
+  for (const ProtocolInfo& info : registered_protocols()) {
+    known += (known.empty() ? "" : ", ") + std::string(info.name);
+  }
+  command.add_option("--protocol", names, "Protocols, comma-separated (" + known + ")")
+      ->delimiter(',')
+      ->capture_default_str();
+  command.add_option("--ell", ell, "MSS: number of moduli (default: searched)");
+  command.add_option("--max-inflation", max_inflation,
+                     "MSS: largest predicted MSE inflation over SS when choosing moduli")
+      ->capture_default_str();
+  command.add_option("--moduli", moduli, "MSS: explicit moduli, comma-separated")->delimiter(',');
+}
+
+ModuliOptions ProtocolOptions::moduli_options() const {
+  ModuliOptions o;
+  if (ell != 0) o.ell = ell;
+  o.max_inflation = max_inflation;
+  o.moduli = moduli;
+  return o;
+}
+
+std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint32_t k,
+                                           double epsilon) {
+  if (options.names.empty()) throw Error("--protocol names no protocol.");
+  std::vector<BuiltProtocol> out;
+  for (const std::string& name : options.names) {
+    ProtocolParams params{.protocol = name, .k = k, .epsilon = epsilon};
+    find_protocol(name);
+    check_k_and_epsilon(params);
+    std::optional<ModuliChoice> choice;
+    if (name == "mss") {
+      choice = select_moduli(k, epsilon, options.moduli_options());
+      params.moduli = choice->chosen.moduli;
+      params.subset_sizes = choice->chosen.subset_sizes;
+    }
+    out.push_back({make_protocol(params), std::move(choice)});
+  }
+  return out;
+}
+
+}  // namespace residue

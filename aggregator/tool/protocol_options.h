@@ -1,0 +1,39 @@
+// The protocol flags shared by subcommands that build protocols (--protocol, --ell,
+// --max-inflation, --moduli) and how they become validated Protocols.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "residue/protocols/protocol.h"
+#include "residue/rns/moduli.h"
+
+namespace residue {
+
+struct ProtocolOptions {
+  std::vector<std::string> names{"mss"};
+  uint32_t ell = 0;  // 0: searched
+  double max_inflation = ModuliOptions{}.max_inflation;
+  std::vector<uint32_t> moduli;
+
+  /// Registers --protocol (comma-separated), --ell, --max-inflation, --moduli.
+  void add_to(CLI::App& command);
+  ModuliOptions moduli_options() const;
+};
+
+struct BuiltProtocol {
+  Protocol protocol;
+  /// For MSS: the moduli search behind it (predicted inflation, trade-off curve).
+  std::optional<ModuliChoice> moduli_choice;
+};
+
+/// Builds every protocol named in `options` for (k, epsilon). Throws Error naming the bad
+/// argument.
+std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint32_t k,
+                                           double epsilon);
+
+}  // namespace residue

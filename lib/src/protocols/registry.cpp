@@ -1,0 +1,50 @@
+#include "residue/protocols/registry.h"
+
+#include <array>
+#include <string>
+
+#include "residue/core/error.h"
+#include "residue/protocols/mss.h"
+#include "residue/protocols/subset_selection.h"
+
+namespace residue {
+namespace {
+
+// One row per protocol. Bump `version` whenever the protocol's report bits change.
+const std::array<ProtocolInfo, 2> kProtocols = {{
+    {"mss", 1, "ModularSubsetSelection: a residue per report, least-squares decode", "mss",
+     &make_mss},
+    {"ss", 1, "Subset Selection: the accuracy-optimal baseline", "subset_selection",
+     &make_subset_selection},
+}};
+
+}  // namespace
+
+std::span<const ProtocolInfo> registered_protocols() { return kProtocols; }
+
+const ProtocolInfo& find_protocol(std::string_view name) {
+  for (const ProtocolInfo& info : kProtocols) {
+    if (info.name == name) return info;
+  }
+  std::string known;
+  for (const ProtocolInfo& info : kProtocols) known += (known.empty() ? "" : ", ") + std::string(info.name);
+  throw Error("unknown protocol \"" + std::string(name) + "\" (known: " + known + ").");
+}
+
+ProtocolParams complete_params(ProtocolParams params, const ModuliOptions& options) {
+  find_protocol(params.protocol);
+  check_k_and_epsilon(params);
+  if (params.protocol == "mss" && params.moduli.empty()) {
+    ModuliChoice choice = select_moduli(params.k, params.epsilon, options);
+    params.moduli = choice.chosen.moduli;
+    params.subset_sizes = choice.chosen.subset_sizes;
+  }
+  // The factories fill the optimal subset sizes; building once returns the completed params.
+  return find_protocol(params.protocol).make(params).params();
+}
+
+Protocol make_protocol(const ProtocolParams& params) {
+  return find_protocol(params.protocol).make(params);
+}
+
+}  // namespace residue

@@ -1,0 +1,189 @@
+// evaluate_moduli and select_moduli (rns/moduli.h): the search over the number of primes
+// and their spread above k/2, trading predicted MSE inflation against bits per report.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "residue/core/error.h"
+#include "residue/protocols/subset_selection.h"
+#include "residue/random/seeded_rng.h"
+#include "residue/rns/moduli.h"
+#include "residue/rns/primes.h"
+#include "residue/rns/residue_matrix.h"
+#include "residue/wire/report_codec.h"
+
+namespace residue {
+namespace {
+
+// Fractions of [k/2, k) the chosen primes may spread over. Narrow windows give short
+// reports but need many primes to be well conditioned; wide ones the reverse.
+constexpr double kSpreads[] = {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0};
+// More moduli cost server memory and decode time (O(k l)) for vanishing gains.
+constexpr uint32_t kMaxEll = 64;
+// During the search, exact traces only where they are cheap; the chosen set is then
+// re-evaluated with options.exact_limit.
+constexpr uint32_t kSearchExactLimit = 256;
+// The trace estimate only has to rank candidates: 1% is finer than the gaps between them.
+constexpr double kSearchPrecision = 0.01;
+// Reports within 1% of the fewest bits are as short as makes no difference to a client.
+constexpr double kBitsSlack = 0.01;
+
+double ss_variance(uint32_t k, double epsilon) {
+  return subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
+}
+
+ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
+                         std::vector<uint32_t> subset_sizes, uint32_t exact_limit,
+                         double precision, uint64_t seed) {
+  if (subset_sizes.empty()) {
+    for (uint32_t m : moduli) subset_sizes.push_back(optimal_subset_size(m, epsilon));
+  }
+  if (subset_sizes.size() != moduli.size()) {
+    throw Error("moduli: " + std::to_string(subset_sizes.size()) + " subset sizes for " +
+                std::to_string(moduli.size()) + " moduli.");
+  }
+  const double ell = static_cast<double>(moduli.size());
+  std::vector<double> weights;
+  ReportShape shape;
+  for (std::size_t j = 0; j < moduli.size(); ++j) {
+    weights.push_back(
+        1 / (ell * subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant()));
+    shape.blocks.push_back({moduli[j], subset_sizes[j]});
+  }
+  ModuliCandidate c{.moduli = moduli, .subset_sizes = subset_sizes};
+  const ResidueMatrix matrix(k, std::move(moduli));
+  SeededRng rng(seed);  // trace probes: theory, not privacy
+  const double trace = trace_of_inverse_gram(matrix, weights, exact_limit, rng,
+                                             &c.inflation_exact,
+                                             {.relative_precision = precision});
+  c.inflation = trace / (k * ss_variance(k, epsilon));
+  const ReportCodec codec(shape);
+  c.expected_bits = codec.expected_bits();
+  c.entropy_bits = codec.entropy_bits();
+  return c;
+}
+
+// l primes spread evenly, by index, over the window.
+std::vector<uint32_t> spread_evenly(const std::vector<uint32_t>& window, uint32_t ell) {
+  std::vector<uint32_t> out;
+  const double step = static_cast<double>(window.size() - 1) / (ell - 1);
+  for (uint32_t i = 0; i < ell; ++i) {
+    out.push_back(window[static_cast<std::size_t>(std::lround(i * step))]);
+  }
+  return out;
+}
+
+}  // namespace
+
+ModuliCandidate evaluate_moduli(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
+                                std::vector<uint32_t> subset_sizes, const ModuliOptions& options) {
+  validate_moduli(k, moduli);
+  return evaluate(k, epsilon, std::move(moduli), std::move(subset_sizes), options.exact_limit,
+                  TraceOptions{}.relative_precision, options.seed);
+}
+
+ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& options) {
+  if (!(options.max_inflation >= 1)) {
+    throw Error("max inflation must be at least 1, but is " + std::to_string(options.max_inflation) + ".");
+  }
+  ModuliChoice choice;
+  choice.ss_variance = ss_variance(k, epsilon);
+  choice.ss_expected_bits =
+      ReportCodec(ReportShape{{BlockShape{k, optimal_subset_size(k, epsilon)}}}).expected_bits();
+
+  if (!options.moduli.empty()) {
+    choice.chosen = evaluate_moduli(k, epsilon, options.moduli, {}, options);
+    choice.searched = {choice.chosen};
+    choice.meets_bound = choice.chosen.inflation <= options.max_inflation;
+    return choice;
+  }
+  if (k < 8) {
+    throw Error("k = " + std::to_string(k) +
+                " is too small for MSS (it needs two primes in (k/2, k)); use ss.");
+  }
+  const uint32_t lo = k / 2 + 1;
+  const std::vector<uint32_t> primes = primes_between(lo, k);
+  if (options.ell && (*options.ell < 2 || *options.ell > primes.size())) {
+    throw Error("ell must be in [2, " + std::to_string(primes.size()) + "] for k = " +
+                std::to_string(k) + " (the primes in (k/2, k)), but is " +
+                std::to_string(*options.ell) + ".");
+  }
+
+  std::map<std::vector<uint32_t>, ModuliCandidate> seen;
+  auto candidate = [&](std::vector<uint32_t> moduli, double spread) -> const ModuliCandidate* {
+    if (auto it = seen.find(moduli); it != seen.end()) return &it->second;
+    if (!has_full_column_rank(k, moduli)) return nullptr;
+    ModuliCandidate c = evaluate(k, epsilon, moduli, {}, std::min(kSearchExactLimit, options.exact_limit),
+                                 kSearchPrecision, options.seed);
+    c.spread = spread;
+    choice.searched.push_back(c);
+    return &seen.emplace(std::move(moduli), std::move(c)).first->second;
+  };
+
+  for (double spread : kSpreads) {
+    const double hi = lo + spread * (k - lo);
+    std::vector<uint32_t> window;
+    for (uint32_t p : primes) {
+      if (p <= hi) window.push_back(p);
+    }
+    const auto most = static_cast<uint32_t>(std::min<std::size_t>(window.size(), kMaxEll));
+    if (most < 2) continue;
+    if (options.ell) {
+      if (*options.ell <= most) candidate(spread_evenly(window, *options.ell), spread);
+      continue;
+    }
+    // Inflation falls as l grows: binary search for the fewest primes meeting the bound.
+    uint32_t low = 2, high = most;
+    const ModuliCandidate* top = candidate(spread_evenly(window, high), spread);
+    if (top == nullptr || top->inflation > options.max_inflation) continue;
+    while (low < high) {
+      const uint32_t mid = (low + high) / 2;
+      const ModuliCandidate* c = candidate(spread_evenly(window, mid), spread);
+      if (c != nullptr && c->inflation <= options.max_inflation) {
+        high = mid;
+      } else {
+        low = mid + 1;
+      }
+    }
+  }
+  if (choice.searched.empty()) {
+    throw Error("no valid moduli found for k = " + std::to_string(k) + "; use ss.");
+  }
+
+  // Fewest bits within the bound, where bits within kBitsSlack of each other count as a tie
+  // won by the lower inflation: within a window the bits barely depend on l, while more
+  // primes keep lowering the error. Confirmed with an exact trace where k allows; a candidate
+  // whose exact inflation misses the bound gives way to the next.
+  double fewest_bits = std::numeric_limits<double>::infinity();
+  for (const ModuliCandidate& c : choice.searched) {
+    if (c.inflation <= options.max_inflation) fewest_bits = std::min(fewest_bits, c.expected_bits);
+  }
+  std::vector<ModuliCandidate> ranked = choice.searched;
+  auto tied = [&](const ModuliCandidate& c) { return c.expected_bits <= fewest_bits * (1 + kBitsSlack); };
+  std::sort(ranked.begin(), ranked.end(), [&](const ModuliCandidate& a, const ModuliCandidate& b) {
+    if (tied(a) != tied(b)) return tied(a);
+    if (tied(a)) return a.inflation < b.inflation;
+    return a.expected_bits != b.expected_bits ? a.expected_bits < b.expected_bits
+                                              : a.inflation < b.inflation;
+  });
+  for (const ModuliCandidate& c : ranked) {
+    if (c.inflation > options.max_inflation) continue;
+    ModuliCandidate confirmed = evaluate_moduli(k, epsilon, c.moduli, c.subset_sizes, options);
+    confirmed.spread = c.spread;
+    if (confirmed.inflation <= options.max_inflation) {
+      choice.chosen = std::move(confirmed);
+      return choice;
+    }
+  }
+  const auto least = std::min_element(
+      choice.searched.begin(), choice.searched.end(),
+      [](const ModuliCandidate& a, const ModuliCandidate& b) { return a.inflation < b.inflation; });
+  choice.chosen = evaluate_moduli(k, epsilon, least->moduli, least->subset_sizes, options);
+  choice.chosen.spread = least->spread;
+  choice.meets_bound = false;
+  return choice;
+}
+
+}  // namespace residue

@@ -1,0 +1,205 @@
+#include "residue/wire/subset_codec.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace residue {
+namespace {
+
+/// ln C(n, k) for 0 <= k <= n.
+double log_choose(double n, double k) {
+  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+}
+
+/// E[g >> b] for one gap of a uniformly random omega-subset of [0, m). The omega + 1 spacings
+/// (the omega gaps plus the space after the last position) are exchangeable, so every gap has
+/// P(g >= t) = C(m - t, omega) / C(m, omega), and E[g >> b] = sum_{u >= 1} P(g >= u 2^b).
+double expected_quotient(uint32_t m, uint32_t omega, unsigned b) {
+  const double log_total = log_choose(m, omega);
+  const uint64_t max_gap = uint64_t{m} - omega;
+  const uint64_t step = uint64_t{1} << b;
+  double sum = 0;
+  for (uint64_t t = step; t <= max_gap; t += step) {
+    const double p = std::exp(log_choose(static_cast<double>(m - t), omega) - log_total);
+    sum += p;
+    // The terms decrease at least geometrically, so the tail is negligible.
+    if (p < 1e-13) break;
+  }
+  return sum;
+}
+
+/// Expected Rice length of the gaps of a uniformly random omega-subset of [0, m).
+double expected_rice_bits(uint32_t m, uint32_t omega, unsigned b) {
+  return omega * (b + 1 + expected_quotient(m, omega, b));
+}
+
+ParseError error_at(std::size_t bit, std::string message) {
+  return ParseError{std::move(message), bit / 8};
+}
+
+ParseError truncated(const BitReader& in, const std::string& what) {
+  return error_at(in.bit_position() + in.bits_left(), "input ends inside " + what);
+}
+
+std::string range_text(uint32_t m) {
+  return "[0, " + std::to_string(m) + ")";
+}
+
+}  // namespace
+
+SubsetCodec::SubsetCodec(uint32_t universe, uint32_t subset_size)
+    : universe_(universe), subset_size_(subset_size) {
+  if (subset_size < 1 || subset_size > universe) {
+    throw Error("subset_size must be in [1, universe = " + std::to_string(universe) + "], but is " +
+                std::to_string(subset_size) + ".");
+  }
+  // The mean of the m - omega free slots over omega + 1 spacings sets the scale; the
+  // exact expectation picks the best b near its log2.
+  const double mean_gap = static_cast<double>(universe - subset_size) / (subset_size + 1.0);
+  const int center = mean_gap >= 1 ? static_cast<int>(std::floor(std::log2(mean_gap))) : 0;
+  const int max_b = std::bit_width(universe);
+  double best = std::numeric_limits<double>::infinity();
+  for (int b = std::max(0, center - 2); b <= std::min(max_b, center + 2); ++b) {
+    const double bits = expected_rice_bits(universe, subset_size, static_cast<unsigned>(b));
+    if (bits < best) {
+      best = bits;
+      rice_parameter_ = static_cast<unsigned>(b);
+    }
+  }
+  // The writer sends min(bitmap, Rice) per subset; this is the min of the two expectations,
+  // an upper bound on the true mean that is tight except where they nearly coincide.
+  expected_bits_ = 1 + std::min(static_cast<double>(universe), best);
+}
+
+double SubsetCodec::entropy_bits() const {
+  return log_choose(universe_, subset_size_) / std::log(2.0);
+}
+
+std::size_t SubsetCodec::rice_bits(std::span<const uint32_t> items) const {
+  std::size_t bits = std::size_t{subset_size_} * (rice_parameter_ + 1);
+  uint32_t next = 0;
+  for (uint32_t a : items) {
+    bits += (a - next) >> rice_parameter_;
+    next = a + 1;
+  }
+  return bits;
+}
+
+std::size_t SubsetCodec::bit_length(std::span<const uint32_t> items) const {
+  return 1 + std::min(rice_bits(items), std::size_t{universe_});
+}
+
+void SubsetCodec::write(std::span<const uint32_t> items, BitWriter& out) const {
+  const unsigned b = rice_parameter_;
+  if (rice_bits(items) < universe_) {
+    out.write_bits(1, 1);
+    uint32_t next = 0;
+    for (uint32_t a : items) {
+      const uint32_t gap = a - next;
+      const uint64_t q = gap >> b;
+      const uint64_t low = gap & ((uint64_t{1} << b) - 1);
+      if (q + 1 + b < 64) {  // The common case: unary and low bits in one write.
+        out.write_bits(((uint64_t{1} << q) - 1) | (low << (q + 1)),
+                       static_cast<unsigned>(q + 1 + b));
+      } else {
+        out.write_unary(q);
+        out.write_bits(low, b);
+      }
+      next = a + 1;
+    }
+    return;
+  }
+  out.write_bits(0, 1);
+  std::size_t i = 0;
+  for (uint64_t base = 0; base < universe_; base += 64) {
+    uint64_t word = 0;
+    for (; i < items.size() && items[i] < base + 64; ++i) word |= uint64_t{1} << (items[i] - base);
+    out.write_bits(word, static_cast<unsigned>(std::min<uint64_t>(64, universe_ - base)));
+  }
+}
+
+bool SubsetCodec::read(BitReader& in, std::vector<uint32_t>& items, ParseError& error) const {
+  const uint32_t m = universe_;
+  const uint32_t omega = subset_size_;
+  items.clear();
+  uint64_t flag;
+  if (!in.read_bits(1, flag)) {
+    error = truncated(in, "the subset flag");
+    return false;
+  }
+  items.reserve(omega);
+
+  if (flag == 0) {
+    for (uint64_t base = 0; base < m; base += 64) {
+      const unsigned count = static_cast<unsigned>(std::min<uint64_t>(64, m - base));
+      const std::size_t word_start = in.bit_position();
+      uint64_t word;
+      if (!in.read_bits(count, word)) {
+        error = truncated(in, "the subset bitmap of " + std::to_string(m) + " bits");
+        return false;
+      }
+      for (; word != 0; word &= word - 1) {
+        const unsigned bit = static_cast<unsigned>(std::countr_zero(word));
+        if (items.size() == omega) {
+          error = error_at(word_start + bit,
+                           "subset has more than " + std::to_string(omega) + " positions");
+          return false;
+        }
+        items.push_back(static_cast<uint32_t>(base + bit));
+      }
+    }
+    if (items.size() != omega) {
+      error = error_at(in.bit_position() - 1, "subset has " + std::to_string(items.size()) +
+                                                  " positions, expected " + std::to_string(omega));
+      return false;
+    }
+    return true;
+  }
+
+  const unsigned b = rice_parameter_;
+  uint64_t next = 0;  // Smallest value the next position may take.
+  for (uint32_t i = 0; i < omega; ++i) {
+    // Position i must leave room for the omega - 1 - i positions after it.
+    const uint64_t last_allowed = uint64_t{m} - omega + i;
+    const uint64_t max_gap = last_allowed - next;
+    const uint64_t max_quotient = max_gap >> b;
+    const std::size_t code_start = in.bit_position();
+    auto code_name = [&] {
+      return "Rice code " + std::to_string(i) + " of " + std::to_string(omega);
+    };
+    uint64_t q;
+    if (!in.read_unary(max_quotient, q)) {
+      // With more than max_quotient bits left, the failure was a run that is too long.
+      error =
+          in.bits_left() <= max_quotient
+              ? truncated(in, code_name())
+              : error_at(code_start + max_quotient, code_name() + " has a unary part above " +
+                                                        std::to_string(max_quotient) +
+                                                        ", the most that fits in " + range_text(m));
+      return false;
+    }
+    uint64_t low;
+    if (!in.read_bits(b, low)) {
+      error = truncated(in, code_name());
+      return false;
+    }
+    const uint64_t position = next + ((q << b) | low);
+    if (position > last_allowed) {
+      error = error_at(code_start,
+                       position >= m
+                           ? "position " + std::to_string(position) + " is outside " + range_text(m)
+                           : "position " + std::to_string(position) + " leaves no room for the " +
+                                 std::to_string(omega - 1 - i) + " positions after it in " +
+                                 range_text(m));
+      return false;
+    }
+    items.push_back(static_cast<uint32_t>(position));
+    next = position + 1;
+  }
+  return true;
+}
+
+}  // namespace residue

@@ -1,0 +1,45 @@
+// The registry: lookups, JSON round trips, and every registered protocol has its test file
+// and documentation page (STYLE: adding a protocol touches .h, .cpp, test, registry, doc).
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "residue/core/error.h"
+#include "residue/protocols/registry.h"
+
+namespace residue {
+namespace {
+
+TEST_CASE("every registered protocol has a unit test and a doc page", "[registry]") {
+  const std::filesystem::path root = RESIDUE_SOURCE_DIR;
+  for (const ProtocolInfo& info : registered_protocols()) {
+    INFO(info.name);
+    CHECK(std::filesystem::exists(root / "lib/src/protocols" / (std::string(info.file) + ".cpp")));
+    CHECK(std::filesystem::exists(root / "tests/unit/protocols" / (std::string(info.file) + "_test.cpp")));
+    CHECK(std::filesystem::exists(root / "docs/protocols" / (std::string(info.name) + ".md")));
+  }
+}
+
+TEST_CASE("unknown protocols are named in the error with the known ones", "[registry]") {
+  CHECK_THROWS_WITH(find_protocol("rappor"), Catch::Contains("rappor") && Catch::Contains("mss"));
+}
+
+TEST_CASE("protocol params round-trip through JSON with their versioned id", "[registry]") {
+  const ProtocolParams p = complete_params({.protocol = "mss", .k = 100, .epsilon = 1.5});
+  const nlohmann::json j = to_json(p);
+  CHECK(j["id"] == "residue.mss.1");
+  CHECK(params_from_json(j) == p);
+  nlohmann::json bad = j;
+  bad["id"] = "residue.mss.0";
+  CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("residue.mss.0"));
+  bad = j;
+  bad.erase("k");
+  CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("\"k\""));
+  bad = j;
+  bad["epsilon"] = "high";
+  CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("epsilon"));
+}
+
+}  // namespace
+}  // namespace residue
