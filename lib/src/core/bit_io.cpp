@@ -38,9 +38,9 @@ uint64_t peek64(std::span<const uint8_t> bytes, std::size_t pos) {
       word |= uint64_t{bytes[i]} << (8 * (i - byte));
     }
   }
-  if (shift == 0) return word;
   const uint64_t spill = byte + 8 < bytes.size() ? bytes[byte + 8] : 0;
-  return (word >> shift) | (spill << (64 - shift));
+  // Shifting in two steps is 0 for shift == 0, without a branch on the alignment.
+  return (word >> shift) | ((spill << 1) << (63 - shift));
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ void BitWriter::write_bits(uint64_t value, unsigned count) {
   if (bytes_.size() < byte + 9) bytes_.resize(std::max(byte + 9, 2 * bytes_.size()));
   uint8_t* p = bytes_.data() + byte;
   store_le64(p, load_le64(p) | (value << shift));
-  if (shift != 0) p[8] = static_cast<uint8_t>(p[8] | (value >> (64 - shift)));
+  p[8] = static_cast<uint8_t>(p[8] | ((value >> 1) >> (63 - shift)));  // 0 for shift == 0
   bits_ += count;
 }
 

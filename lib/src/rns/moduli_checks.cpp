@@ -1,8 +1,8 @@
 // The validity checks of rns/moduli.h: coverage, exact column rank, validate_moduli.
-#include <Eigen/Dense>
-#include <algorithm>
 #include <numeric>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "residue/core/error.h"
@@ -11,14 +11,6 @@
 
 namespace residue {
 namespace {
-
-// Largest k for the dense rank: its stacked matrix is kept at most 2k x k doubles (268 MB).
-constexpr uint32_t kDenseLimit = 4096;
-
-// Column-pivoted QR pivots of stacked residue matrices that are not zero stay above 1e-5 of
-// the largest one (random and adversarial moduli sets up to k = 600, checked against the
-// exact rank in moduli_checks_test), while rounding leaves "zero" pivots near 1e-14.
-constexpr double kRankThreshold = 1e-9;
 
 std::string join(std::span<const uint32_t> moduli) {
   std::string s = "{";
@@ -29,64 +21,29 @@ std::string join(std::span<const uint32_t> moduli) {
   return s + "}";
 }
 
-// When every modulus exceeds k/2 each residue class in [0, k) is a singleton {x} (forcing
-// z_x = 0 for z in the null space) or a pair {x, x + m} (forcing z_x = -z_{x+m}). A connected
-// component of the pair graph carries a null vector (+-1 by colour) iff it is bipartite and
-// has no singleton; otherwise every z on it is 0.
-bool graph_full_rank(uint32_t k, std::span<const uint32_t> moduli) {
-  std::vector<int8_t> colour(k, -1);
-  std::vector<uint32_t> stack;
-  for (uint32_t root = 0; root < k; ++root) {
-    if (colour[root] >= 0) continue;
-    colour[root] = 0;
-    stack.assign(1, root);
-    bool bipartite = true;
-    bool has_singleton = false;
-    while (!stack.empty()) {
-      const uint32_t x = stack.back();
-      stack.pop_back();
-      for (uint64_t m : moduli) {
-        const uint64_t up = x + m;
-        if (x < m && up >= k) has_singleton = true;
-        for (uint64_t y : {x >= m ? x - m : uint64_t{k}, up}) {
-          if (y >= k) continue;
-          if (colour[y] < 0) {
-            colour[y] = static_cast<int8_t>(1 - colour[x]);
-            stack.push_back(static_cast<uint32_t>(y));
-          } else if (colour[y] == colour[x]) {
-            bipartite = false;
-          }
-        }
+// Every divisor d of m with Euler's phi(d), built from m's factorization (phi is
+// multiplicative, phi(p^e) = p^(e-1) (p - 1)). REQUIRES: m >= 1.
+std::vector<std::pair<uint32_t, uint32_t>> divisors_with_phi(uint32_t m) {
+  std::vector<std::pair<uint32_t, uint32_t>> divisors = {{1, 1}};
+  auto multiply_in = [&divisors](uint32_t p, uint32_t exponent) {
+    const size_t base = divisors.size();
+    for (size_t i = 0; i < base; ++i) {
+      uint32_t d = divisors[i].first;
+      uint32_t phi = divisors[i].second * (p - 1);
+      for (uint32_t e = 1; e <= exponent; ++e) {
+        d *= p;
+        divisors.emplace_back(d, phi);
+        phi *= p;
       }
     }
-    if (bipartite && !has_singleton) return false;
+  };
+  for (uint32_t p = 2; static_cast<uint64_t>(p) * p <= m; ++p) {
+    uint32_t exponent = 0;
+    for (; m % p == 0; m /= p) ++exponent;
+    if (exponent > 0) multiply_in(p, exponent);
   }
-  return true;
-}
-
-// Numerical rank of the stacked 0/1 matrix. Blocks are appended row-wise; whenever the stack
-// would pass 2k rows it is replaced by its k x k triangular QR factor, which has the same row
-// space, so memory stays O(k^2) however many moduli there are.
-bool dense_full_rank(uint32_t k, std::span<const uint32_t> moduli) {
-  const Eigen::Index n = k;
-  Eigen::MatrixXd stacked(0, n);
-  for (uint32_t m : moduli) {
-    const Eigen::Index rows = std::min<Eigen::Index>(m, n);
-    if (stacked.rows() + rows > 2 * n) {
-      Eigen::HouseholderQR<Eigen::MatrixXd> qr(stacked);
-      Eigen::MatrixXd r = qr.matrixQR().topRows(std::min(stacked.rows(), n));
-      r.triangularView<Eigen::StrictlyLower>().setZero();
-      stacked = std::move(r);
-    }
-    const Eigen::Index top = stacked.rows();
-    stacked.conservativeResize(top + rows, Eigen::NoChange);
-    stacked.bottomRows(rows).setZero();
-    for (uint32_t x = 0; x < k; ++x) stacked(top + x % m, x) = 1;
-  }
-  if (stacked.rows() < n) return false;
-  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(stacked);
-  qr.setThreshold(kRankThreshold);
-  return qr.rank() == n;
+  if (m > 1) multiply_in(m, 1);
+  return divisors;
 }
 
 }  // namespace
@@ -101,13 +58,20 @@ bool has_full_column_rank(uint32_t k, std::span<const uint32_t> moduli) {
       throw Error("modulus 0 at index " + std::to_string(j) + " has no residue classes.");
     }
   }
-  const auto below_half =
-      std::find_if(moduli.begin(), moduli.end(), [k](uint64_t m) { return 2 * m <= k; });
-  if (below_half == moduli.end()) return graph_full_rank(k, moduli);
-  if (k <= kDenseLimit) return dense_full_rank(k, moduli);
-  throw Error("exact rank check needs every modulus above k/2 when k > " +
-              std::to_string(kDenseLimit) + ", but modulus " + std::to_string(*below_half) +
-              " <= " + std::to_string(k / 2));
+  // Block j sums z over the classes mod m_j, which are the coefficients of
+  // z(t) = sum_x z_x t^x reduced mod t^{m_j} - 1. So A z = 0 iff every t^{m_j} - 1, hence
+  // their lcm L, divides z(t). As t^m - 1 is the product of the cyclotomic Phi_d over d | m,
+  // deg L is the sum of phi(d) over the distinct divisors of all moduli, and the multiples
+  // of L below degree k span k - deg L dimensions: rank A = min(k, deg L).
+  std::unordered_set<uint32_t> seen;
+  uint64_t degree = 0;
+  for (uint32_t m : moduli) {
+    for (const auto& [d, phi] : divisors_with_phi(m)) {
+      if (seen.insert(d).second) degree += phi;
+    }
+    if (degree >= k) return true;
+  }
+  return degree >= k;
 }
 
 void validate_moduli(uint32_t k, std::span<const uint32_t> moduli) {

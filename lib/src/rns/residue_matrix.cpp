@@ -1,6 +1,6 @@
 // ResidueMatrix: the MSS design matrix applied through residue-class sums.
 //
-// Every loop walks [0, k) in chunks of m, so x = base + i with i = x mod m: no element costs a
+// The products walk [0, k) in chunks of m, so x = base + i with i = x mod m: no element costs a
 // division, and the inner loops are contiguous and vectorizable.
 #include "residue/rns/residue_matrix.h"
 

@@ -63,8 +63,9 @@ struct ModuliChoice {
 bool covers_domain(uint32_t k, std::span<const uint32_t> moduli);
 
 /// True if the residue matrix of `moduli` over [0, k) has full column rank k: every value is
-/// identified by its residue-class counts. Exact: a graph test in O(k l) when every modulus
-/// exceeds k/2, dense rank for k <= 4096 otherwise; throws Error when neither applies.
+/// identified by its residue-class counts. Exact for every k, in O(sum_j sqrt(m_j)): the rank
+/// is min(k, sum of Euler's phi over the distinct divisors of the moduli), which is
+/// min(k, 1 + sum_j (m_j - 1)) for pairwise coprime moduli. Throws Error for a modulus of 0.
 bool has_full_column_rank(uint32_t k, std::span<const uint32_t> moduli);
 
 /// Throws Error, naming the offending modulus, unless the moduli are valid for [0, k):
