@@ -17,6 +17,7 @@ struct ModuliCommandOptions {
   uint32_t k = 0;
   double epsilon = 0;
   bool json = false;
+  bool quick = false;
 };
 
 nlohmann::json candidate_json(const ModuliCandidate& c) {
@@ -32,7 +33,9 @@ void run(const ModuliCommandOptions& o) {
   {
     ProgressBar bar("searching moduli");
     bar.update(0, 1);
-    choice = select_moduli(o.k, o.epsilon, o.protocols.moduli_options());
+    ModuliOptions options = o.protocols.moduli_options();
+    options.explore = !o.quick;
+    choice = select_moduli(o.k, o.epsilon, options);
   }
   const ModuliCandidate& c = choice.chosen;
   if (o.json) {
@@ -53,7 +56,9 @@ void run(const ModuliCommandOptions& o) {
   for (uint32_t w : c.subset_sizes) std::cout << ' ' << w;
   std::cout << "\npredicted MSE inflation over ss: " << format_number(c.inflation)
             << (c.inflation_exact ? " (exact)" : " (estimated)")
-            << (choice.meets_bound ? "" : "  -- no candidate met --max-inflation; least inflated shown")
+            << (choice.meets_bound                 ? ""
+                : o.protocols.moduli.empty() ? "  -- no candidate met --max-inflation; least inflated shown"
+                                             : "  -- above --max-inflation")
             << "\nbits per report: " << format_number(c.expected_bits) << " (entropy bound "
             << format_number(c.entropy_bits) << "); ss: " << format_number(choice.ss_expected_bits)
             << " -> " << format_number(c.expected_bits / choice.ss_expected_bits, 3) << "x\n\n";
@@ -84,6 +89,9 @@ void add_moduli_command(CLI::App& app) {
                   "Largest predicted MSE inflation over SS")->capture_default_str();
   cmd->add_option("--moduli", o->protocols.moduli, "Evaluate these moduli instead of searching")
       ->delimiter(',');
+  cmd->add_flag("--quick", o->quick,
+                "Search as simulate and the daemon do: stop at the cheapest windows that meet the "
+                "bound instead of mapping the whole trade-off");
   cmd->add_flag("--json", o->json, "One JSON object on stdout");
   cmd->callback([o] { run(*o); });
 }

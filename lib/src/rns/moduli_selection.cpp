@@ -29,6 +29,11 @@ constexpr uint32_t kSearchExactLimit = 256;
 constexpr double kSearchPrecision = 0.01;
 // Reports within 1% of the fewest bits are as short as makes no difference to a client.
 constexpr double kBitsSlack = 0.01;
+// A Gram solve that needs more CG iterations than this belongs to a badly conditioned set
+// (inflation of several x); well-conditioned ones converge in tens.
+constexpr int kSearchMaxSolveIterations = 400;
+// An MSE within 2% of the best is not worth more moduli: decode time grows with l.
+constexpr double kInflationSlack = 0.02;
 
 double ss_variance(uint32_t k, double epsilon) {
   return subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
@@ -36,7 +41,7 @@ double ss_variance(uint32_t k, double epsilon) {
 
 ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
                          std::vector<uint32_t> subset_sizes, uint32_t exact_limit,
-                         double precision, uint64_t seed) {
+                         double precision, uint64_t seed, int max_solve_iterations = 0) {
   if (subset_sizes.empty()) {
     for (uint32_t m : moduli) subset_sizes.push_back(optimal_subset_size(m, epsilon));
   }
@@ -57,12 +62,20 @@ ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> modul
   SeededRng rng(seed);  // trace probes: theory, not privacy
   const double trace = trace_of_inverse_gram(matrix, weights, exact_limit, rng,
                                              &c.inflation_exact,
-                                             {.relative_precision = precision});
+                                             {.relative_precision = precision},
+                                             max_solve_iterations);
   c.inflation = trace / (k * ss_variance(k, epsilon));
   const ReportCodec codec(shape);
   c.expected_bits = codec.expected_bits();
   c.entropy_bits = codec.entropy_bits();
   return c;
+}
+
+// Mean wire bits of a moduli set with optimal subset sizes: cheap, no trace needed.
+double bits_of(double epsilon, const std::vector<uint32_t>& moduli) {
+  ReportShape shape;
+  for (uint32_t m : moduli) shape.blocks.push_back({m, optimal_subset_size(m, epsilon)});
+  return ReportCodec(shape).expected_bits();
 }
 
 // l primes spread evenly, by index, over the window.
@@ -110,73 +123,114 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
                 std::to_string(k) + " (the primes in (k/2, k)), but is " +
                 std::to_string(*options.ell) + ".");
   }
+  auto feasible = [&](const ModuliCandidate& c) { return c.inflation <= options.max_inflation; };
 
+  // Candidates are evaluated once; an ill-conditioned one (its Gram solves do not converge
+  // quickly) is recorded with infinite inflation.
   std::map<std::vector<uint32_t>, ModuliCandidate> seen;
-  auto candidate = [&](std::vector<uint32_t> moduli, double spread) -> const ModuliCandidate* {
-    if (auto it = seen.find(moduli); it != seen.end()) return &it->second;
-    if (!has_full_column_rank(k, moduli)) return nullptr;
-    ModuliCandidate c = evaluate(k, epsilon, moduli, {}, std::min(kSearchExactLimit, options.exact_limit),
-                                 kSearchPrecision, options.seed);
+  auto candidate = [&](std::vector<uint32_t> moduli, double spread) -> const ModuliCandidate& {
+    if (auto it = seen.find(moduli); it != seen.end()) return it->second;
+    ModuliCandidate c;
+    try {
+      c = evaluate(k, epsilon, moduli, {}, std::min(kSearchExactLimit, options.exact_limit),
+                   kSearchPrecision, options.seed, kSearchMaxSolveIterations);
+    } catch (const Error&) {
+      c = ModuliCandidate{.moduli = moduli, .inflation = std::numeric_limits<double>::infinity()};
+      c.expected_bits = bits_of(epsilon, moduli);
+    }
     c.spread = spread;
     choice.searched.push_back(c);
-    return &seen.emplace(std::move(moduli), std::move(c)).first->second;
+    return seen.emplace(std::move(moduli), std::move(c)).first->second;
   };
 
+  // Windows over (k/2, k), each with its widest candidate: as many primes as allowed, spread
+  // evenly. Bits depend on the window far more than on l, so windows are visited from the
+  // cheapest, and the walk stops once the windows left cost more than the cheapest feasible
+  // one plus the slack (unless exploring the whole trade-off).
+  struct Window {
+    double spread;
+    std::vector<uint32_t> primes;
+    uint32_t most;
+    double bits;
+  };
+  std::vector<Window> windows;
   for (double spread : kSpreads) {
+    Window w{spread, {}, 0, 0};
     const double hi = lo + spread * (k - lo);
-    std::vector<uint32_t> window;
     for (uint32_t p : primes) {
-      if (p <= hi) window.push_back(p);
+      if (p <= hi) w.primes.push_back(p);
     }
-    const auto most = static_cast<uint32_t>(std::min<std::size_t>(window.size(), kMaxEll));
-    if (most < 2) continue;
-    if (options.ell) {
-      if (*options.ell <= most) candidate(spread_evenly(window, *options.ell), spread);
-      continue;
+    w.most = options.ell ? *options.ell
+                         : static_cast<uint32_t>(std::min<std::size_t>(w.primes.size(), kMaxEll));
+    if (w.most < 2 || w.most > w.primes.size()) continue;
+    if (!windows.empty() && windows.back().primes.size() == w.primes.size()) continue;  // same set
+    w.bits = bits_of(epsilon, spread_evenly(w.primes, w.most));
+    windows.push_back(std::move(w));
+  }
+  std::stable_sort(windows.begin(), windows.end(),
+                   [](const Window& a, const Window& b) { return a.bits < b.bits; });
+  double cheapest_feasible = std::numeric_limits<double>::infinity();
+  std::vector<const Window*> worth_a_closer_look;
+  for (const Window& w : windows) {
+    if (!options.explore && w.bits > cheapest_feasible * (1 + kBitsSlack)) break;
+    const ModuliCandidate& c = candidate(spread_evenly(w.primes, w.most), w.spread);
+    if (feasible(c)) {
+      cheapest_feasible = std::min(cheapest_feasible, c.expected_bits);
+      worth_a_closer_look.push_back(&w);
+    } else if (options.explore) {
+      worth_a_closer_look.push_back(&w);
     }
-    // Inflation falls as l grows: binary search for the fewest primes meeting the bound.
-    uint32_t low = 2, high = most;
-    const ModuliCandidate* top = candidate(spread_evenly(window, high), spread);
-    if (top == nullptr || top->inflation > options.max_inflation) continue;
-    while (low < high) {
-      const uint32_t mid = (low + high) / 2;
-      const ModuliCandidate* c = candidate(spread_evenly(window, mid), spread);
-      if (c != nullptr && c->inflation <= options.max_inflation) {
-        high = mid;
-      } else {
-        low = mid + 1;
+  }
+  // Within a window, inflation falls as l grows: binary search for the fewest primes that
+  // meet the bound, which maps the window's trade-off and finds cheaper decodes.
+  if (!options.ell) {
+    for (const Window* w : worth_a_closer_look) {
+      uint32_t low = 2, high = w->most;
+      if (!feasible(candidate(spread_evenly(w->primes, high), w->spread))) continue;
+      while (low < high) {
+        const uint32_t mid = (low + high) / 2;
+        if (feasible(candidate(spread_evenly(w->primes, mid), w->spread))) {
+          high = mid;
+        } else {
+          low = mid + 1;
+        }
       }
     }
   }
-  if (choice.searched.empty()) {
-    throw Error("no valid moduli found for k = " + std::to_string(k) + "; use ss.");
-  }
-
-  // Fewest bits within the bound, where bits within kBitsSlack of each other count as a tie
-  // won by the lower inflation: within a window the bits barely depend on l, while more
-  // primes keep lowering the error. Confirmed with an exact trace where k allows; a candidate
-  // whose exact inflation misses the bound gives way to the next.
-  double fewest_bits = std::numeric_limits<double>::infinity();
+  // Among feasible candidates whose bits are within kBitsSlack of the fewest, the fewest
+  // moduli (cheaper decode) whose inflation is within kInflationSlack of the best of them.
+  // Confirmed with an exact trace where k allows; one that then misses the bound gives way.
+  std::vector<ModuliCandidate> pool;
   for (const ModuliCandidate& c : choice.searched) {
-    if (c.inflation <= options.max_inflation) fewest_bits = std::min(fewest_bits, c.expected_bits);
+    if (feasible(c)) pool.push_back(c);
   }
-  std::vector<ModuliCandidate> ranked = choice.searched;
-  auto tied = [&](const ModuliCandidate& c) { return c.expected_bits <= fewest_bits * (1 + kBitsSlack); };
-  std::sort(ranked.begin(), ranked.end(), [&](const ModuliCandidate& a, const ModuliCandidate& b) {
-    if (tied(a) != tied(b)) return tied(a);
-    if (tied(a)) return a.inflation < b.inflation;
-    return a.expected_bits != b.expected_bits ? a.expected_bits < b.expected_bits
-                                              : a.inflation < b.inflation;
-  });
-  for (const ModuliCandidate& c : ranked) {
-    if (c.inflation > options.max_inflation) continue;
-    ModuliCandidate confirmed = evaluate_moduli(k, epsilon, c.moduli, c.subset_sizes, options);
-    confirmed.spread = c.spread;
-    if (confirmed.inflation <= options.max_inflation) {
+  while (!pool.empty()) {
+    double fewest_bits = std::numeric_limits<double>::infinity();
+    for (const ModuliCandidate& c : pool) fewest_bits = std::min(fewest_bits, c.expected_bits);
+    double best = std::numeric_limits<double>::infinity();
+    for (const ModuliCandidate& c : pool) {
+      if (c.expected_bits <= fewest_bits * (1 + kBitsSlack)) best = std::min(best, c.inflation);
+    }
+    auto pick = pool.end();
+    for (auto it = pool.begin(); it != pool.end(); ++it) {
+      if (it->expected_bits > fewest_bits * (1 + kBitsSlack) ||
+          it->inflation > best * (1 + kInflationSlack)) {
+        continue;
+      }
+      if (pick == pool.end() || it->moduli.size() < pick->moduli.size() ||
+          (it->moduli.size() == pick->moduli.size() && it->inflation < pick->inflation)) {
+        pick = it;
+      }
+    }
+    ModuliCandidate confirmed = evaluate_moduli(k, epsilon, pick->moduli, pick->subset_sizes, options);
+    confirmed.spread = pick->spread;
+    if (feasible(confirmed)) {
       choice.chosen = std::move(confirmed);
       return choice;
     }
+    pool.erase(pick);
   }
+  if (choice.searched.empty()) throw Error("no valid moduli found for k = " + std::to_string(k) + "; use ss.");
   const auto least = std::min_element(
       choice.searched.begin(), choice.searched.end(),
       [](const ModuliCandidate& a, const ModuliCandidate& b) { return a.inflation < b.inflation; });

@@ -8,7 +8,8 @@
 // above k/2 come within 5-20% of it at about 0.6x its bits. select_moduli() searches the
 // number of primes l and how widely they spread over [k/2, k), predicts each candidate's
 // MSE inflation over SS (exact for small k, a randomized trace estimate for large k) and
-// its bits per report, and returns the fewest bits within the inflation bound.
+// its bits per report, and returns the fewest bits within the inflation bound (bits within
+// 1% are a tie, settled by fewer moduli at an inflation within 2% of the best).
 //
 //   ModuliChoice c = select_moduli(1024, 1.0);          // default bound 1.15
 //   c.chosen.moduli, c.chosen.inflation, c.searched      // the trade-off curve
@@ -32,6 +33,9 @@ struct ModuliOptions {
   uint32_t exact_limit = 1024;
   /// Seed of the trace estimator's probes, so the choice is reproducible.
   uint64_t seed = 0x5e1ec7;
+  /// Map the whole trade-off (every window, each searched over l) instead of stopping at the
+  /// cheapest windows that meet the bound. Slower; `residue moduli` does it.
+  bool explore = false;
 };
 
 struct ModuliCandidate {

@@ -49,9 +49,10 @@ class ResidueMatrix {
   /// The diagonal of G: every entry is sum_j weights[j], since each column of A_j holds one 1.
   Eigen::VectorXd gram_diagonal(std::span<const double> weights) const;
   /// Solves G x = b by preconditioned CG to `tolerance` relative residual. Throws Error if
-  /// CG does not converge (G singular: the moduli do not identify every value).
+  /// CG does not converge within `max_iterations` (0: k), i.e. G is singular or so badly
+  /// conditioned that the moduli barely identify every value.
   Eigen::VectorXd solve_gram(std::span<const double> weights, const Eigen::VectorXd& b,
-                             double tolerance = 1e-10) const;
+                             double tolerance = 1e-10, int max_iterations = 0) const;
   /// The dense G, k x k (small k only: tests and exact traces).
   Eigen::MatrixXd dense_gram(std::span<const double> weights) const;
 
@@ -62,9 +63,12 @@ class ResidueMatrix {
 };
 
 /// tr(G^{-1}) for G = sum_j weights[j] A_j^T A_j: exact (dense Cholesky) when k <= exact_limit,
-/// otherwise a Hutchinson estimate with CG solves. `exact` reports which.
+/// otherwise a Hutchinson estimate with CG solves of at most `max_solve_iterations` each
+/// (0: k). `exact` reports which. Throws Error when G is singular or a solve does not converge.
+/// Hutchinson is accurate for well-conditioned G; when a few tiny eigenvalues carry much of
+/// the trace its probes are heavy-tailed and the estimate tends to fall short.
 double trace_of_inverse_gram(const ResidueMatrix& a, std::span<const double> weights,
                              uint32_t exact_limit, Rng& rng, bool* exact = nullptr,
-                             const TraceOptions& options = {});
+                             const TraceOptions& options = {}, int max_solve_iterations = 0);
 
 }  // namespace residue
