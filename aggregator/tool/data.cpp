@@ -64,7 +64,8 @@ namespace {
 
 Distribution load_file(const std::string& spec, const std::string& path, uint32_t k) {
   std::ifstream in(path);
-  if (!in) throw Error("--data " + spec + ": cannot read \"" + path + "\": " + std::strerror(errno) + ".");
+  if (!in)
+    throw Error("--data " + spec + ": cannot read \"" + path + "\": " + std::strerror(errno) + ".");
   std::unordered_map<std::string, std::size_t> index;
   std::vector<std::pair<std::string, double>> entries;
   std::string line;
@@ -81,8 +82,8 @@ Distribution load_file(const std::string& spec, const std::string& path, uint32_
       char* end = nullptr;
       count = std::strtod(field.c_str(), &end);
       if (end == field.c_str() || *end != '\0' || !(count >= 0) || !std::isfinite(count)) {
-        throw Error("--data " + spec + ": line " + std::to_string(line_number) +
-                    ": count \"" + field + "\" is not a non-negative number.");
+        throw Error("--data " + spec + ": line " + std::to_string(line_number) + ": count \"" +
+                    field + "\" is not a non-negative number.");
       }
     }
     auto [it, fresh] = index.emplace(value, entries.size());
@@ -111,7 +112,8 @@ Distribution load_file(const std::string& spec, const std::string& path, uint32_
     weights[i] = entries[i].second;
   }
   // Values past the file's distinct ones exist in the domain with frequency 0.
-  for (std::size_t i = entries.size(); i < k; ++i) labels.push_back("<unused " + std::to_string(i) + ">");
+  for (std::size_t i = entries.size(); i < k; ++i)
+    labels.push_back("<unused " + std::to_string(i) + ">");
   Distribution d(spec, std::move(weights), Domain::dictionary(std::move(labels)));
   d.set_note(std::move(note));
   return d;

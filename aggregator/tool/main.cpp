@@ -1,7 +1,6 @@
 // residue: the offline analysis tool. Subcommands live one per file (commands.h).
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "commands.h"
 #include "residue/core/error.h"

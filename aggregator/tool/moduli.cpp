@@ -1,7 +1,6 @@
 // `residue moduli`: the MSS moduli chosen for (k, epsilon), and the trade-off it searched.
 #include <algorithm>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -21,10 +20,14 @@ struct ModuliCommandOptions {
 };
 
 nlohmann::json candidate_json(const ModuliCandidate& c) {
-  return {{"moduli", c.moduli},           {"ell", c.moduli.size()},
-          {"subset_sizes", c.subset_sizes}, {"spread", c.spread},
-          {"inflation", c.inflation},       {"inflation_exact", c.inflation_exact},
-          {"bits", c.expected_bits},        {"entropy_bits", c.entropy_bits}};
+  return {{"moduli", c.moduli},
+          {"ell", c.moduli.size()},
+          {"subset_sizes", c.subset_sizes},
+          {"spread", c.spread},
+          {"inflation", c.inflation},
+          {"inflation_exact", c.inflation_exact},
+          {"bits", c.expected_bits},
+          {"entropy_bits", c.entropy_bits}};
 }
 
 void run(const ModuliCommandOptions& o) {
@@ -39,13 +42,14 @@ void run(const ModuliCommandOptions& o) {
   }
   const ModuliCandidate& c = choice.chosen;
   if (o.json) {
-    nlohmann::json out = {{"k", o.k},
-                          {"epsilon", o.epsilon},
-                          {"max_inflation", o.protocols.max_inflation},
-                          {"meets_bound", choice.meets_bound},
-                          {"chosen", candidate_json(c)},
-                          {"ss", {{"bits", choice.ss_expected_bits}, {"variance", choice.ss_variance}}},
-                          {"searched", nlohmann::json::array()}};
+    nlohmann::json out = {
+        {"k", o.k},
+        {"epsilon", o.epsilon},
+        {"max_inflation", o.protocols.max_inflation},
+        {"meets_bound", choice.meets_bound},
+        {"chosen", candidate_json(c)},
+        {"ss", {{"bits", choice.ss_expected_bits}, {"variance", choice.ss_variance}}},
+        {"searched", nlohmann::json::array()}};
     for (const ModuliCandidate& s : choice.searched) out["searched"].push_back(candidate_json(s));
     std::cout << out.dump(2) << "\n";
     return;
@@ -56,9 +60,10 @@ void run(const ModuliCommandOptions& o) {
   for (uint32_t w : c.subset_sizes) std::cout << ' ' << w;
   std::cout << "\npredicted MSE inflation over ss: " << format_number(c.inflation)
             << (c.inflation_exact ? " (exact)" : " (estimated)")
-            << (choice.meets_bound                 ? ""
-                : o.protocols.moduli.empty() ? "  -- no candidate met --max-inflation; least inflated shown"
-                                             : "  -- above --max-inflation")
+            << (choice.meets_bound ? ""
+                : o.protocols.moduli.empty()
+                    ? "  -- no candidate met --max-inflation; least inflated shown"
+                    : "  -- above --max-inflation")
             << "\nbits per report: " << format_number(c.expected_bits) << " (entropy bound "
             << format_number(c.entropy_bits) << "); ss: " << format_number(choice.ss_expected_bits)
             << " -> " << format_number(c.expected_bits / choice.ss_expected_bits, 3) << "x\n\n";
@@ -81,14 +86,18 @@ void run(const ModuliCommandOptions& o) {
 
 void add_moduli_command(CLI::App& app) {
   auto o = std::make_shared<ModuliCommandOptions>();
-  CLI::App* cmd = app.add_subcommand("moduli", "Choose MSS moduli for (k, epsilon) and show the trade-off");
-  cmd->add_option("--k", o->k, "Domain size")->required();
+  CLI::App* cmd =
+      app.add_subcommand("moduli", "Choose MSS moduli for (k, epsilon) and show the trade-off");
+  cmd->add_option("--k", o->k, "Domain size")->required()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eps", o->epsilon, "Privacy budget epsilon per report")->required();
-  cmd->add_option("--ell", o->protocols.ell, "Number of moduli (default: searched)");
+  cmd->add_option("--ell", o->protocols.ell, "Number of moduli (default: searched)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-inflation", o->protocols.max_inflation,
-                  "Largest predicted MSE inflation over SS")->capture_default_str();
+                  "Largest predicted MSE inflation over SS")
+      ->capture_default_str();
   cmd->add_option("--moduli", o->protocols.moduli, "Evaluate these moduli instead of searching")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--quick", o->quick,
                 "Search as simulate and the daemon do: stop at the cheapest windows that meet the "
                 "bound instead of mapping the whole trade-off");

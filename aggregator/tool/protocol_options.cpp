@@ -13,11 +13,15 @@ void ProtocolOptions::add_to(CLI::App& command) {
   command.add_option("--protocol", names, "Protocols, comma-separated (" + known + ")")
       ->delimiter(',')
       ->capture_default_str();
-  command.add_option("--ell", ell, "MSS: number of moduli (default: searched)");
-  command.add_option("--max-inflation", max_inflation,
-                     "MSS: largest predicted MSE inflation over SS when choosing moduli")
+  command.add_option("--ell", ell, "MSS: number of moduli (default: searched)")
+      ->check(CLI::NonNegativeNumber);
+  command
+      .add_option("--max-inflation", max_inflation,
+                  "MSS: largest predicted MSE inflation over SS when choosing moduli")
       ->capture_default_str();
-  command.add_option("--moduli", moduli, "MSS: explicit moduli, comma-separated")->delimiter(',');
+  command.add_option("--moduli", moduli, "MSS: explicit moduli, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
 }
 
 ModuliOptions ProtocolOptions::moduli_options() const {

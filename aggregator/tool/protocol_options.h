@@ -2,12 +2,11 @@
 // --max-inflation, --moduli) and how they become validated Protocols.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "residue/protocols/protocol.h"
 #include "residue/rns/moduli.h"

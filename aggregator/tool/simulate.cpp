@@ -2,9 +2,8 @@
 // scored against the truth and the closed-form theory.
 #include <algorithm>
 #include <iostream>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "commands.h"
 #include "data.h"
@@ -43,16 +42,15 @@ nlohmann::json top_values(const SimulateOptions& o, const Distribution& data,
   order.resize(shown);
   nlohmann::json rows = nlohmann::json::array();
   for (uint32_t v : order) {
-    rows.push_back({{"value", label(data, v)}, {"index", v},
+    rows.push_back({{"value", label(data, v)},
+                    {"index", v},
                     {"true_count", truth[v] * static_cast<double>(o.n)}});
   }
   for (const ProtocolResult& r : results) {
-    const std::vector<double> se =
-        r.protocol.standard_errors(r.last_tally, r.last_estimate, order);
+    const std::vector<double> se = r.protocol.standard_errors(r.last_tally, r.last_estimate, order);
     for (std::size_t i = 0; i < order.size(); ++i) {
       rows[i]["estimates"][r.protocol.params().protocol] = {
-          {"count", r.last_estimate.count(order[i])},
-          {"stderr", se[i] * static_cast<double>(o.n)}};
+          {"count", r.last_estimate.count(order[i])}, {"stderr", se[i] * static_cast<double>(o.n)}};
     }
   }
   return rows;
@@ -61,8 +59,12 @@ nlohmann::json top_values(const SimulateOptions& o, const Distribution& data,
 nlohmann::json to_json(const SimulateOptions& o, const Distribution& data,
                        const std::vector<BuiltProtocol>& built,
                        const std::vector<ProtocolResult>& results) {
-  nlohmann::json out = {{"k", o.k},         {"epsilon", o.epsilon}, {"n", o.n},
-                        {"data", o.data},   {"trials", o.trials},   {"seed", o.seed},
+  nlohmann::json out = {{"k", o.k},
+                        {"epsilon", o.epsilon},
+                        {"n", o.n},
+                        {"data", o.data},
+                        {"trials", o.trials},
+                        {"seed", o.seed},
                         {"results", nlohmann::json::array()}};
   if (!data.note().empty()) out["data_note"] = data.note();
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -113,14 +115,16 @@ void print_human(const SimulateOptions& o, const Distribution& data,
       const ProtocolParams& p = results[i].protocol.params();
       std::cout << "\nmss moduli (l=" << p.moduli.size() << "):";
       for (uint32_t m : p.moduli) std::cout << ' ' << m;
-      std::cout << "\nmss predicted MSE inflation over ss: " << format_number(choice->chosen.inflation)
+      std::cout << "\nmss predicted MSE inflation over ss: "
+                << format_number(choice->chosen.inflation)
                 << (choice->chosen.inflation_exact ? " (exact)" : " (estimated)")
                 << "; LSMR iterations: " << results[i].solver_iterations << "\n";
     }
   }
   if (o.top == 0) return;
   const nlohmann::json rows = top_values(o, data, results);
-  std::cout << "\ntop " << rows.size() << " values of the last trial (counts; estimate +- one standard error)\n";
+  std::cout << "\ntop " << rows.size()
+            << " values of the last trial (counts; estimate +- one standard error)\n";
   std::vector<std::string> header{"rank", "value", "true"};
   for (const ProtocolResult& r : results) header.push_back(r.protocol.params().protocol);
   Table top(header);
@@ -144,13 +148,20 @@ void add_simulate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "simulate", "Simulate clients: accuracy, bits, speed of protocols against theory");
   o->protocols.add_to(*cmd);
-  cmd->add_option("--k", o->k, "Domain size")->required();
+  cmd->add_option("--k", o->k, "Domain size")->required()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eps", o->epsilon, "Privacy budget epsilon per report")->required();
-  cmd->add_option("--n", o->n, "Clients (reports) per trial")->required();
+  cmd->add_option("--n", o->n, "Clients (reports) per trial")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--data", o->data, "zipf:S | uniform | spike | file:PATH")->capture_default_str();
-  cmd->add_option("--trials", o->trials, "Independent trials")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the simulation (not private)")->capture_default_str();
-  cmd->add_option("--top", o->top, "Also show the N most frequent values of the last trial");
+  cmd->add_option("--trials", o->trials, "Independent trials")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o->seed, "Seed of the simulation (not private)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top", o->top, "Also show the N most frequent values of the last trial")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", o->json, "One JSON object on stdout");
   cmd->callback([o] {
     const Distribution data = load_distribution(o->data, o->k);
@@ -165,10 +176,9 @@ void add_simulate_command(CLI::App& app) {
     std::vector<ProtocolResult> results;
     {
       ProgressBar bar("simulating");
-      results = run_simulation({.k = o->k, .epsilon = o->epsilon, .n = o->n, .trials = o->trials,
-                                .seed = o->seed},
-                               data, protocols,
-                               [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
+      results = run_simulation(
+          {.k = o->k, .epsilon = o->epsilon, .n = o->n, .trials = o->trials, .seed = o->seed}, data,
+          protocols, [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
     }
     if (o->json) {
       std::cout << to_json(*o, data, built, results).dump(2) << "\n";

@@ -15,7 +15,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double elapsed_ns(Clock::time_point from, Clock::time_point to) {
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+  return static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
 
 // Reports are handled in chunks so each phase (encode, wire, tally) is timed without a
@@ -27,15 +28,16 @@ std::size_t chunk_reports(const ReportShape& shape, uint64_t n) {
 }
 
 // Streams of SeededRng: the population of trial t, and protocol i's clients in trial t.
-uint64_t population_stream(uint32_t trial) { return uint64_t{trial} << 8; }
+uint64_t population_stream(uint32_t trial) {
+  return uint64_t{trial} << 8;
+}
 uint64_t client_stream(uint32_t trial, std::size_t protocol) {
   return (uint64_t{trial} << 8) | (protocol + 1);
 }
 
 }  // namespace
 
-std::vector<ProtocolResult> run_simulation(const SimulationConfig& config,
-                                           const Distribution& data,
+std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const Distribution& data,
                                            const std::vector<Protocol>& protocols,
                                            const ProgressCallback& progress) {
   if (config.n == 0) throw Error("--n must be at least 1.");
@@ -75,9 +77,11 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config,
       BitWriter writer;
       double tally_ns = 0;
       for (uint64_t start = 0; start < config.n; start += chunk.size()) {
-        const std::size_t count = static_cast<std::size_t>(std::min<uint64_t>(chunk.size(), config.n - start));
+        const std::size_t count =
+            static_cast<std::size_t>(std::min<uint64_t>(chunk.size(), config.n - start));
         const auto t0 = Clock::now();
-        for (std::size_t c = 0; c < count; ++c) p.encoder().encode(values[start + c], rng, chunk[c]);
+        for (std::size_t c = 0; c < count; ++c)
+          p.encoder().encode(values[start + c], rng, chunk[c]);
         const auto t1 = Clock::now();
         // Every report crosses the wire: written, measured, and parsed back strictly.
         for (std::size_t c = 0; c < count; ++c) {
@@ -87,7 +91,9 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config,
           r.bits_max = std::max(r.bits_max, writer.bit_length());
           BitReader reader(writer.bytes(), writer.bit_length());
           ParseResult<Report> parsed = codecs[i].read(reader);
-          if (!parsed.ok()) throw Error("simulation: a report failed its own wire round trip: " + parsed.error().message);
+          if (!parsed.ok())
+            throw Error("simulation: a report failed its own wire round trip: " +
+                        parsed.error().message);
           chunk[c] = std::move(parsed).value();
         }
         const auto t2 = Clock::now();

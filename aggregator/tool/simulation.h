@@ -32,18 +32,18 @@ struct SimulationConfig {
 struct ProtocolResult {
   Protocol protocol;
   double mse = 0;
-  double mse_stderr = 0;        ///< standard error of `mse` across trials (0 for one trial)
-  double mse_theory = 0;        ///< closed-form expected MSE for the population's frequencies
-  double bits_mean = 0;         ///< of the reports actually encoded
+  double mse_stderr = 0;  ///< standard error of `mse` across trials (0 for one trial)
+  double mse_theory = 0;  ///< closed-form expected MSE for the population's frequencies
+  double bits_mean = 0;   ///< of the reports actually encoded
   std::size_t bits_max = 0;
-  double entropy_bits = 0;      ///< mean entropy bound of the report (wire/report_codec.h)
-  double encode_ns = 0;         ///< per report
-  double wire_ns = 0;           ///< per report: write + strict read back
+  double entropy_bits = 0;  ///< mean entropy bound of the report (wire/report_codec.h)
+  double encode_ns = 0;     ///< per report
+  double wire_ns = 0;       ///< per report: write + strict read back
   double tally_ms = 0;
   double decode_ms = 0;
-  int solver_iterations = 0;    ///< last trial
+  int solver_iterations = 0;  ///< last trial
   // The last trial, for tables of individual values.
-  std::vector<double> last_truth;     ///< true frequencies
+  std::vector<double> last_truth;  ///< true frequencies
   Estimate last_estimate;
   Tally last_tally;
 };
@@ -52,8 +52,7 @@ struct ProtocolResult {
 using ProgressCallback = std::function<void(std::size_t done, std::size_t total)>;
 
 /// Runs the trials. Throws Error if a protocol's k differs from the config's.
-std::vector<ProtocolResult> run_simulation(const SimulationConfig& config,
-                                           const Distribution& data,
+std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const Distribution& data,
                                            const std::vector<Protocol>& protocols,
                                            const ProgressCallback& progress = {});
 

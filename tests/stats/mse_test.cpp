@@ -22,14 +22,15 @@ void check_against_theory(const Protocol& p, const std::vector<double>& probabil
   const testing::MseTrials got = testing::run_mse_trials(p, probabilities, n, trials, seed);
   const double theory = p.estimator().mean_variance(probabilities, n);
   INFO(p.id() << " k=" << p.params().k << " eps=" << p.params().epsilon << " n=" << n
-               << ": empirical " << got.mean << " +- " << got.standard_error << ", theory " << theory
-               << ", ratio " << got.mean / theory);
+              << ": empirical " << got.mean << " +- " << got.standard_error << ", theory " << theory
+              << ", ratio " << got.mean / theory);
   CHECK(got.standard_error < 0.02 * theory);
   CHECK(std::abs(got.mean - theory) <= 4.5 * got.standard_error);
 }
 
 Protocol build(const std::string& name, uint32_t k, double eps, std::vector<uint32_t> moduli = {}) {
-  return make_protocol(complete_params({.protocol = name, .k = k, .epsilon = eps, .moduli = moduli}));
+  return make_protocol(
+      complete_params({.protocol = name, .k = k, .epsilon = eps, .moduli = moduli}));
 }
 
 TEST_CASE("ss empirical mse matches the exact variance", "[stats][ss]") {

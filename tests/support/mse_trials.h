@@ -16,7 +16,7 @@
 namespace residue::testing {
 
 struct MseTrials {
-  double mean = 0;    ///< mean over trials of (1/k) sum_v (f_hat_v - f_v)^2
+  double mean = 0;            ///< mean over trials of (1/k) sum_v (f_hat_v - f_v)^2
   double standard_error = 0;  ///< of that mean, from the spread across trials
 };
 
@@ -47,8 +47,8 @@ inline MseTrials run_mse_trials(const Protocol& protocol, const std::vector<doub
     for (uint64_t i = 0; i < n; ++i) {
       const auto it = std::upper_bound(cumulative.begin(), cumulative.end(),
                                        rng.uniform01() * cumulative.back());
-      const auto value = static_cast<uint32_t>(
-          std::min<std::ptrdiff_t>(it - cumulative.begin(), static_cast<std::ptrdiff_t>(truth.size()) - 1));
+      const auto value = static_cast<uint32_t>(std::min<std::ptrdiff_t>(
+          it - cumulative.begin(), static_cast<std::ptrdiff_t>(truth.size()) - 1));
       truth[value] += 1.0 / static_cast<double>(n);
       protocol.encoder().encode(value, rng, report);
       tally.add(report);

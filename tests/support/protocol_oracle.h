@@ -4,11 +4,10 @@
 // and chi-square critical values.
 #pragma once
 
+#include <boost/math/distributions/chi_squared.hpp>
 #include <cstdint>
 #include <functional>
 #include <vector>
-
-#include <boost/math/distributions/chi_squared.hpp>
 
 #include "residue/protocols/protocol.h"
 
@@ -16,7 +15,8 @@ namespace residue::testing {
 
 /// Calls fn for every well-formed report of `shape` (every omega-subset of every block).
 /// Only for tiny shapes.
-inline void for_each_report(const ReportShape& shape, const std::function<void(const Report&)>& fn) {
+inline void for_each_report(const ReportShape& shape,
+                            const std::function<void(const Report&)>& fn) {
   for (uint32_t j = 0; j < shape.blocks.size(); ++j) {
     const uint32_t m = shape.blocks[j].universe, w = shape.blocks[j].subset_size;
     Report r{.block = j, .items = {}};
@@ -48,12 +48,12 @@ inline std::vector<double> expected_estimate(const Protocol& protocol,
                                              const EstimateOptions& options) {
   const ReportShape& shape = protocol.shape();
   std::vector<std::vector<double>> expected(shape.blocks.size());
-  for (uint32_t j = 0; j < shape.blocks.size(); ++j) expected[j].assign(shape.blocks[j].universe, 0);
+  for (uint32_t j = 0; j < shape.blocks.size(); ++j)
+    expected[j].assign(shape.blocks[j].universe, 0);
   // P[block j | x] does not depend on x (the block is drawn independently of the value).
   std::vector<double> block_mass(shape.blocks.size(), 0.0);
-  for_each_report(shape, [&](const Report& r) {
-    block_mass[r.block] += protocol.encoder().probability(r, 0);
-  });
+  for_each_report(
+      shape, [&](const Report& r) { block_mass[r.block] += protocol.encoder().probability(r, 0); });
   for_each_report(shape, [&](const Report& r) {
     for (uint32_t x : users[r.block]) {
       const double p = protocol.encoder().probability(r, x) / block_mass[r.block];

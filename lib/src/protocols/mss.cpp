@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <string>
-#include <thread>
 
 #include "protocols/mss_variance.h"
 #include "residue/core/error.h"
@@ -18,8 +17,6 @@ namespace {
 constexpr uint32_t kExactLimit = 1024;
 // LSMR iteration cap when the caller sets none; well-chosen moduli converge in tens.
 constexpr int kDefaultMaxIterations = 1000;
-// Below this many element operations per product a second thread costs more than it saves.
-constexpr std::size_t kParallelWork = 200000;
 
 struct MssModel {
   std::string id;
@@ -52,19 +49,6 @@ class MssEncoder final : public Encoder {
   std::shared_ptr<const MssModel> model_;
 };
 
-// Runs fn(begin, end, worker) over the blocks, split between this thread and one more when
-// there is enough work to pay for a thread start (the target machines have two cores).
-template <typename Fn>
-void for_block_halves(std::size_t blocks, std::size_t work, const Fn& fn) {
-  if (blocks < 2 || work < kParallelWork || std::thread::hardware_concurrency() < 2) {
-    fn(std::size_t{0}, blocks, 0);
-    return;
-  }
-  std::thread helper([&] { fn(blocks / 2, blocks, 1); });
-  fn(std::size_t{0}, blocks / 2, 0);
-  helper.join();
-}
-
 // The stacked system of the blocks that have reports, each row block scaled by sqrt(w_j).
 class WeightedResidueOperator final : public LinearOperator {
  public:
@@ -83,34 +67,23 @@ class WeightedResidueOperator final : public LinearOperator {
   void apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const override {
     y.resize(rows());
     const std::span<const double> in(x.data(), static_cast<std::size_t>(x.size()));
-    for_block_halves(blocks_.size(), work(), [&](std::size_t begin, std::size_t end, int) {
-      for (std::size_t i = begin; i < end; ++i) {
-        const std::span<double> out(y.data() + offsets_[i], matrix_.moduli()[blocks_[i]]);
-        matrix_.residue_sums(blocks_[i], in, out);
-        for (double& v : out) v *= sqrt_weights_[i];
-      }
-    });
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      const std::span<double> out(y.data() + offsets_[i], matrix_.moduli()[blocks_[i]]);
+      matrix_.residue_sums(blocks_[i], in, out);
+      for (double& v : out) v *= sqrt_weights_[i];
+    }
   }
 
   void apply_transpose(const Eigen::VectorXd& y, Eigen::VectorXd& x) const override {
     x.setZero(cols());
-    Eigen::VectorXd second = Eigen::VectorXd::Zero(cols());  // the helper thread's sum
-    for_block_halves(blocks_.size(), work(), [&](std::size_t begin, std::size_t end, int worker) {
-      Eigen::VectorXd& out = worker == 0 ? x : second;
-      std::vector<double> scaled;
-      for (std::size_t i = begin; i < end; ++i) {
-        const uint32_t m = matrix_.moduli()[blocks_[i]];
-        scaled.assign(y.data() + offsets_[i], y.data() + offsets_[i] + m);
-        for (double& v : scaled) v *= sqrt_weights_[i];
-        matrix_.spread(blocks_[i], scaled, {out.data(), static_cast<std::size_t>(out.size())}, true);
-      }
-    });
-    x += second;
+    const std::span<double> out(x.data(), static_cast<std::size_t>(x.size()));
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      const std::span<const double> in(y.data() + offsets_[i], matrix_.moduli()[blocks_[i]]);
+      matrix_.spread(blocks_[i], in, out, /*accumulate=*/true, sqrt_weights_[i]);
+    }
   }
 
  private:
-  std::size_t work() const { return blocks_.size() * matrix_.k(); }
-
   const ResidueMatrix& matrix_;
   std::vector<std::size_t> blocks_;
   std::vector<double> sqrt_weights_;
@@ -229,7 +202,8 @@ Protocol make_mss(const ProtocolParams& params) {
     throw Error("mss: " + std::to_string(p.subset_sizes.size()) + " subset sizes for " +
                 std::to_string(p.moduli.size()) + " moduli.");
   }
-  auto model = std::make_shared<MssModel>(MssModel{protocol_id(p), ResidueMatrix(p.k, p.moduli), {}});
+  auto model =
+      std::make_shared<MssModel>(MssModel{protocol_id(p), ResidueMatrix(p.k, p.moduli), {}});
   ReportShape shape;
   for (std::size_t j = 0; j < p.moduli.size(); ++j) {
     model->rates.push_back(subset_selection_rates(p.moduli[j], p.subset_sizes[j], p.epsilon));

@@ -20,7 +20,8 @@ constexpr std::size_t kDenseValues = 32;
 MssVariance::MssVariance(const ResidueMatrix& matrix, std::span<const SubsetSelectionRates> rates,
                          std::span<const double> share, std::span<const double> f)
     : matrix_(matrix), share_(share.begin(), share.end()), f_(f.begin(), f.end()) {
-  if (rates.size() != matrix.blocks() || share.size() != matrix.blocks() || f.size() != matrix.k()) {
+  if (rates.size() != matrix.blocks() || share.size() != matrix.blocks() ||
+      f.size() != matrix.k()) {
     throw Error("mss variance: sizes of rates, shares and frequencies do not match the moduli.");
   }
   for (std::size_t j = 0; j < rates.size(); ++j) {
@@ -35,7 +36,8 @@ MssVariance::MssVariance(const ResidueMatrix& matrix, std::span<const SubsetSele
     // P[a, b in Z] for two values other than r, then the four coefficients of
     // Sigma = c0 I + c1 11^T + d (e_r 1^T + 1 e_r^T) + e e_r e_r^T.
     const double both_other =
-        r.universe > 2 ? (p * (w - 1) * (w - 2) + (1 - p) * w * (w - 1)) / ((m - 1) * (m - 2)) : q * q;
+        r.universe > 2 ? (p * (w - 1) * (w - 2) + (1 - p) * w * (w - 1)) / ((m - 1) * (m - 2))
+                       : q * q;
     b.c1 = both_other - q * q;
     b.c0 = q * (1 - q) - b.c1;
     b.d = p * (w - 1) / (m - 1) - p * q - b.c1;

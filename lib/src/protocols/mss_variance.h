@@ -11,11 +11,10 @@
 // "(A^T W A)^{-1}" main term (docs/protocols/mss.md derives all of it).
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "residue/protocols/subset_selection.h"
 #include "residue/rns/residue_matrix.h"
@@ -36,9 +35,10 @@ class MssVariance {
 
  private:
   struct BlockTerms {
-    double a2 = 0;        // a_j^2
-    double c0 = 0, c1 = 0, d = 0, e = 0;  // Sigma = c0 I + c1 11^T + d(e_r 1^T + 1 e_r^T) + e e_r e_r^T
-    double inv_v2 = 0;    // 1 / V_j^2
+    double a2 = 0;  // a_j^2
+    double c0 = 0, c1 = 0, d = 0,
+           e = 0;            // Sigma = c0 I + c1 11^T + d(e_r 1^T + 1 e_r^T) + e e_r e_r^T
+    double inv_v2 = 0;       // 1 / V_j^2
     std::vector<double> pi;  // A_j f, the block's residue histogram
   };
 

@@ -1,7 +1,6 @@
 #include "residue/protocols/params.h"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "residue/core/error.h"
@@ -22,37 +21,44 @@ std::string protocol_id(const ProtocolParams& params) {
 }
 
 nlohmann::json to_json(const ProtocolParams& params) {
-  return {{"protocol", params.protocol},         {"id", protocol_id(params)},
-          {"k", params.k},                       {"epsilon", params.epsilon},
-          {"moduli", params.moduli},             {"subset_sizes", params.subset_sizes}};
+  return {{"protocol", params.protocol},
+          {"id", protocol_id(params)},
+          {"k", params.k},
+          {"epsilon", params.epsilon},
+          {"moduli", params.moduli},
+          {"subset_sizes", params.subset_sizes}};
 }
 
 namespace {
 
 template <typename T>
 T field(const nlohmann::json& json, const char* name) {
-  if (!json.contains(name)) throw Error(std::string("protocol params: missing field \"") + name + "\".");
+  if (!json.contains(name))
+    throw Error(std::string("protocol params: missing field \"") + name + "\".");
   try {
     return json.at(name).get<T>();
   } catch (const nlohmann::json::exception&) {
-    throw Error(std::string("protocol params: field \"") + name + "\" has the wrong type: " +
-                json.at(name).dump() + ".");
+    throw Error(std::string("protocol params: field \"") + name +
+                "\" has the wrong type: " + json.at(name).dump() + ".");
   }
 }
 
 }  // namespace
 
 ProtocolParams params_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("protocol params: expected a JSON object, got " + json.dump() + ".");
+  if (!json.is_object())
+    throw Error("protocol params: expected a JSON object, got " + json.dump() + ".");
   ProtocolParams p;
   p.protocol = field<std::string>(json, "protocol");
   p.k = field<uint32_t>(json, "k");
   p.epsilon = field<double>(json, "epsilon");
   if (json.contains("moduli")) p.moduli = field<std::vector<uint32_t>>(json, "moduli");
-  if (json.contains("subset_sizes")) p.subset_sizes = field<std::vector<uint32_t>>(json, "subset_sizes");
+  if (json.contains("subset_sizes"))
+    p.subset_sizes = field<std::vector<uint32_t>>(json, "subset_sizes");
   if (json.contains("id") && field<std::string>(json, "id") != protocol_id(p)) {
     throw Error("protocol params: id \"" + field<std::string>(json, "id") +
-                "\" is not the id this library uses for that protocol, \"" + protocol_id(p) + "\".");
+                "\" is not the id this library uses for that protocol, \"" + protocol_id(p) +
+                "\".");
   }
   return p;
 }

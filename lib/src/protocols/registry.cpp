@@ -20,14 +20,17 @@ const std::array<ProtocolInfo, 2> kProtocols = {{
 
 }  // namespace
 
-std::span<const ProtocolInfo> registered_protocols() { return kProtocols; }
+std::span<const ProtocolInfo> registered_protocols() {
+  return kProtocols;
+}
 
 const ProtocolInfo& find_protocol(std::string_view name) {
   for (const ProtocolInfo& info : kProtocols) {
     if (info.name == name) return info;
   }
   std::string known;
-  for (const ProtocolInfo& info : kProtocols) known += (known.empty() ? "" : ", ") + std::string(info.name);
+  for (const ProtocolInfo& info : kProtocols)
+    known += (known.empty() ? "" : ", ") + std::string(info.name);
   throw Error("unknown protocol \"" + std::string(name) + "\" (known: " + known + ").");
 }
 

@@ -33,8 +33,8 @@ void draw_others_small(uint32_t m, uint32_t value, uint32_t count, Rng& rng,
 }
 
 // The same draw through a bitmap of the universe: O(count + m / 64), output sorted.
-void draw_others_bitmap(uint32_t m, uint32_t value, uint32_t count, bool include_value,
-                        Rng& rng, std::vector<uint32_t>& items) {
+void draw_others_bitmap(uint32_t m, uint32_t value, uint32_t count, bool include_value, Rng& rng,
+                        std::vector<uint32_t>& items) {
   thread_local std::vector<uint64_t> bits;
   const std::size_t words = (std::size_t{m} + 63) / 64;
   if (bits.size() < words) bits.resize(words, 0);
@@ -144,13 +144,15 @@ class SubsetSelectionEstimator final : public Estimator {
 }  // namespace
 
 SubsetSelectionRates subset_selection_rates(uint32_t m, uint32_t omega, double epsilon) {
-  if (m < 2) throw Error("subset selection: universe must be at least 2, but is " + std::to_string(m) + ".");
+  if (m < 2)
+    throw Error("subset selection: universe must be at least 2, but is " + std::to_string(m) + ".");
   if (omega < 1 || omega >= m) {
     throw Error("subset selection: subset size must be in [1, " + std::to_string(m - 1) +
                 "], but is " + std::to_string(omega) + ".");
   }
   if (!(epsilon > 0) || !std::isfinite(epsilon)) {
-    throw Error("subset selection: epsilon must be positive, but is " + std::to_string(epsilon) + ".");
+    throw Error("subset selection: epsilon must be positive, but is " + std::to_string(epsilon) +
+                ".");
   }
   const double e = std::exp(epsilon), md = m, w = omega;
   SubsetSelectionRates r{.universe = m, .subset_size = omega, .epsilon = epsilon};
@@ -192,11 +194,13 @@ double subset_selection_probability(const SubsetSelectionRates& rates,
 }
 
 Protocol make_subset_selection(const ProtocolParams& params) {
-  if (params.protocol != "ss") throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
+  if (params.protocol != "ss")
+    throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   if (!params.moduli.empty()) throw Error("ss: moduli are an MSS parameter; leave them empty.");
   if (params.subset_sizes.size() > 1) {
-    throw Error("ss: expected one subset size, got " + std::to_string(params.subset_sizes.size()) + ".");
+    throw Error("ss: expected one subset size, got " + std::to_string(params.subset_sizes.size()) +
+                ".");
   }
   ProtocolParams p = params;
   if (p.subset_sizes.empty()) p.subset_sizes = {optimal_subset_size(p.k, p.epsilon)};

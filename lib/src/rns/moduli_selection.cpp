@@ -40,8 +40,8 @@ double ss_variance(uint32_t k, double epsilon) {
 }
 
 ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
-                         std::vector<uint32_t> subset_sizes, uint32_t exact_limit,
-                         double precision, uint64_t seed, int max_solve_iterations = 0) {
+                         std::vector<uint32_t> subset_sizes, uint32_t exact_limit, double precision,
+                         uint64_t seed, int max_solve_iterations = 0) {
   if (subset_sizes.empty()) {
     for (uint32_t m : moduli) subset_sizes.push_back(optimal_subset_size(m, epsilon));
   }
@@ -54,16 +54,16 @@ ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> modul
   ReportShape shape;
   for (std::size_t j = 0; j < moduli.size(); ++j) {
     weights.push_back(
-        1 / (ell * subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant()));
+        1 /
+        (ell * subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant()));
     shape.blocks.push_back({moduli[j], subset_sizes[j]});
   }
   ModuliCandidate c{.moduli = moduli, .subset_sizes = subset_sizes};
   const ResidueMatrix matrix(k, std::move(moduli));
   SeededRng rng(seed);  // trace probes: theory, not privacy
-  const double trace = trace_of_inverse_gram(matrix, weights, exact_limit, rng,
-                                             &c.inflation_exact,
-                                             {.relative_precision = precision},
-                                             max_solve_iterations);
+  const double trace =
+      trace_of_inverse_gram(matrix, weights, exact_limit, rng, &c.inflation_exact,
+                            {.relative_precision = precision}, max_solve_iterations);
   c.inflation = trace / (k * ss_variance(k, epsilon));
   const ReportCodec codec(shape);
   c.expected_bits = codec.expected_bits();
@@ -99,7 +99,8 @@ ModuliCandidate evaluate_moduli(uint32_t k, double epsilon, std::vector<uint32_t
 
 ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& options) {
   if (!(options.max_inflation >= 1)) {
-    throw Error("max inflation must be at least 1, but is " + std::to_string(options.max_inflation) + ".");
+    throw Error("max inflation must be at least 1, but is " +
+                std::to_string(options.max_inflation) + ".");
   }
   ModuliChoice choice;
   choice.ss_variance = ss_variance(k, epsilon);
@@ -119,8 +120,8 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
   const uint32_t lo = k / 2 + 1;
   const std::vector<uint32_t> primes = primes_between(lo, k);
   if (options.ell && (*options.ell < 2 || *options.ell > primes.size())) {
-    throw Error("ell must be in [2, " + std::to_string(primes.size()) + "] for k = " +
-                std::to_string(k) + " (the primes in (k/2, k)), but is " +
+    throw Error("ell must be in [2, " + std::to_string(primes.size()) +
+                "] for k = " + std::to_string(k) + " (the primes in (k/2, k)), but is " +
                 std::to_string(*options.ell) + ".");
   }
   auto feasible = [&](const ModuliCandidate& c) { return c.inflation <= options.max_inflation; };
@@ -222,7 +223,8 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
         pick = it;
       }
     }
-    ModuliCandidate confirmed = evaluate_moduli(k, epsilon, pick->moduli, pick->subset_sizes, options);
+    ModuliCandidate confirmed =
+        evaluate_moduli(k, epsilon, pick->moduli, pick->subset_sizes, options);
     confirmed.spread = pick->spread;
     if (feasible(confirmed)) {
       choice.chosen = std::move(confirmed);
@@ -230,7 +232,8 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
     }
     pool.erase(pick);
   }
-  if (choice.searched.empty()) throw Error("no valid moduli found for k = " + std::to_string(k) + "; use ss.");
+  if (choice.searched.empty())
+    throw Error("no valid moduli found for k = " + std::to_string(k) + "; use ss.");
   const auto least = std::min_element(
       choice.searched.begin(), choice.searched.end(),
       [](const ModuliCandidate& a, const ModuliCandidate& b) { return a.inflation < b.inflation; });

@@ -75,7 +75,7 @@ void ResidueMatrix::residue_sums(std::size_t j, std::span<const double> z,
 }
 
 void ResidueMatrix::spread(std::size_t j, std::span<const double> y, std::span<double> out,
-                           bool accumulate) const {
+                           bool accumulate, double scale) const {
   check_block(j, blocks());
   const std::size_t m = moduli_[j];
   if (y.size() != m) throw Error(size_mismatch("y", y.size(), m));
@@ -84,9 +84,9 @@ void ResidueMatrix::spread(std::size_t j, std::span<const double> y, std::span<d
     const std::size_t len = std::min<std::size_t>(m, k_ - base);
     double* chunk = out.data() + base;
     if (accumulate) {
-      for (std::size_t i = 0; i < len; ++i) chunk[i] += y[i];
+      for (std::size_t i = 0; i < len; ++i) chunk[i] += scale * y[i];
     } else {
-      std::copy_n(y.data(), len, chunk);
+      for (std::size_t i = 0; i < len; ++i) chunk[i] = scale * y[i];
     }
   }
 }
@@ -132,8 +132,7 @@ void ResidueMatrix::apply_gram(std::span<const double> weights, const Eigen::Vec
     }
     sums.resize(m);
     residue_sums(j, in, sums);
-    for (double& v : sums) v *= w;
-    spread(j, sums, out, /*accumulate=*/true);
+    spread(j, sums, out, /*accumulate=*/true, w);
   }
 }
 

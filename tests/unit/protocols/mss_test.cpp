@@ -1,9 +1,8 @@
 // MSS: the mechanism's privacy by enumeration, unbiasedness and noise-free recovery from
 // exact expectations, the sampler against the mechanism, and parameter validation.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <map>
-
-#include <catch2/catch.hpp>
 
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
@@ -30,7 +29,8 @@ TEST_CASE("mss output distribution sums to 1 and every ratio is at most e^eps", 
     const Protocol p = mss(c.k, c.eps, c.moduli);
     for (uint32_t x = 0; x < c.k; ++x) {
       double total = 0;
-      testing::for_each_report(p.shape(), [&](const Report& r) { total += p.encoder().probability(r, x); });
+      testing::for_each_report(p.shape(),
+                               [&](const Report& r) { total += p.encoder().probability(r, x); });
       CHECK(total == Approx(1.0).epsilon(1e-12));
     }
     double worst = 0;
@@ -50,7 +50,8 @@ TEST_CASE("mss expected estimate equals the true frequency exactly", "[mss]") {
   // Each block receives the same population, so the expected residue histograms are exactly
   // A_j f and the weighted least squares must return f itself.
   const std::vector<uint32_t> population = {0, 0, 1, 4, 4, 4, 5, 7, 9, 9};
-  for (const std::vector<uint32_t>& moduli : {std::vector<uint32_t>{3, 4, 5}, {7, 9}, {7, 11, 13}}) {
+  for (const std::vector<uint32_t>& moduli :
+       {std::vector<uint32_t>{3, 4, 5}, {7, 9}, {7, 11, 13}}) {
     const Protocol p = mss(10, 1.0, moduli);
     const std::vector<std::vector<uint32_t>> users(moduli.size(), population);
     const std::vector<double> expected =
@@ -69,10 +70,10 @@ TEST_CASE("mss recovers a point mass and a skewed histogram without noise", "[ms
   const uint32_t k = 64;
   const Protocol p = mss(k, 1.0, {53, 59, 61});
   for (const std::vector<double>& f : {std::vector<double>(k, 1.0 / k), [] {
-         std::vector<double> g(64, 0.0);
-         g[5] = 1;
-         return g;
-       }()}) {
+                                         std::vector<double> g(64, 0.0);
+                                         g[5] = 1;
+                                         return g;
+                                       }()}) {
     Tally t = p.new_tally();
     const double per_block = 1e9;
     for (uint32_t j = 0; j < 3; ++j) {
@@ -82,7 +83,8 @@ TEST_CASE("mss recovers a point mass and a skewed histogram without noise", "[ms
       for (uint32_t x = 0; x < k; ++x) pi[x % m] += f[x];
       t.add_reports(j, static_cast<uint64_t>(per_block));
       for (uint32_t res = 0; res < m; ++res) {
-        t.add_counts(j, res, static_cast<uint64_t>(std::llround(per_block * (r.q + (r.p - r.q) * pi[res]))));
+        t.add_counts(
+            j, res, static_cast<uint64_t>(std::llround(per_block * (r.q + (r.p - r.q) * pi[res]))));
       }
     }
     const Estimate e = p.estimator().estimate(t, {.tolerance = 1e-14, .max_iterations = 500});

@@ -1,12 +1,12 @@
 // The registry: lookups, JSON round trips, and every registered protocol has its test file
 // and documentation page (STYLE: adding a protocol touches .h, .cpp, test, registry, doc).
-#include <filesystem>
+#include "residue/protocols/registry.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "residue/core/error.h"
-#include "residue/protocols/registry.h"
 
 namespace residue {
 namespace {
@@ -16,7 +16,8 @@ TEST_CASE("every registered protocol has a unit test and a doc page", "[registry
   for (const ProtocolInfo& info : registered_protocols()) {
     INFO(info.name);
     CHECK(std::filesystem::exists(root / "lib/src/protocols" / (std::string(info.file) + ".cpp")));
-    CHECK(std::filesystem::exists(root / "tests/unit/protocols" / (std::string(info.file) + "_test.cpp")));
+    CHECK(std::filesystem::exists(root / "tests/unit/protocols" /
+                                  (std::string(info.file) + "_test.cpp")));
     CHECK(std::filesystem::exists(root / "docs/protocols" / (std::string(info.name) + ".md")));
   }
 }

@@ -1,14 +1,14 @@
 // Subset Selection: exact rates, the mechanism's privacy by enumeration, unbiasedness from
 // exact expectations, and the sampler against the mechanism (chi-square).
+#include "residue/protocols/subset_selection.h"
+
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <map>
 #include <set>
 
-#include <catch2/catch.hpp>
-
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
-#include "residue/protocols/subset_selection.h"
 #include "residue/random/seeded_rng.h"
 #include "support/protocol_oracle.h"
 
@@ -39,12 +39,13 @@ TEST_CASE("ss with subset size 1 is k-ary randomized response", "[ss]") {
 }
 
 TEST_CASE("ss output distribution sums to 1 and every ratio is at most e^eps", "[ss][privacy]") {
-  for (const auto& [k, eps] : std::vector<std::pair<uint32_t, double>>{
-           {6, std::log(2.0)}, {7, 0.5}, {8, 2.0}, {5, 4.0}}) {
+  for (const auto& [k, eps] :
+       std::vector<std::pair<uint32_t, double>>{{6, std::log(2.0)}, {7, 0.5}, {8, 2.0}, {5, 4.0}}) {
     const Protocol p = ss(k, eps);
     for (uint32_t x = 0; x < k; ++x) {
       double total = 0;
-      testing::for_each_report(p.shape(), [&](const Report& r) { total += p.encoder().probability(r, x); });
+      testing::for_each_report(p.shape(),
+                               [&](const Report& r) { total += p.encoder().probability(r, x); });
       CHECK(total == Approx(1.0).epsilon(1e-12));
     }
     double worst = 0;

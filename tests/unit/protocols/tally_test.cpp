@@ -1,8 +1,9 @@
 // Tally: counting, merging, and refusing reports or tallies that do not fit.
+#include "residue/protocols/tally.h"
+
 #include <catch2/catch.hpp>
 
 #include "residue/core/error.h"
-#include "residue/protocols/tally.h"
 
 namespace residue {
 namespace {

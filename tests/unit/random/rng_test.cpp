@@ -85,7 +85,7 @@ TEST_CASE("uniform is unbiased for a bound where the modulo would not be", "[rng
   REQUIRE(chi2 < 65);
 }
 
-TEST_CASE("uniform01 lies in [0, 1) with mean one half", "[rng]") {
+TEST_CASE("uniform01 lies in the unit interval with mean one half", "[rng]") {
   // The mean of 10^6 uniforms has sd sqrt(1/12 / 10^6) = 2.9e-4; 6 sd (1.7e-3) is a false
   // alarm rate of 2e-9.
   SeededRng rng(5);

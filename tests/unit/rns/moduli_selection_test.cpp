@@ -22,9 +22,10 @@ TEST_CASE("predicted inflation reproduces the measured table at k=1024, eps=1", 
     std::vector<uint32_t> moduli;
     double inflation;
   };
-  for (const Row& row : {Row{{521, 523, 541}, 3.89}, Row{{953, 967, 971}, 1.12},
-                         Row{{1009, 1013, 1019}, 1.01}, Row{first_primes_from(521, 20), 1.13},
-                         Row{first_primes_from(521, 30), 1.06}, Row{first_primes_from(503, 10), 1.36}}) {
+  for (const Row& row :
+       {Row{{521, 523, 541}, 3.89}, Row{{953, 967, 971}, 1.12}, Row{{1009, 1013, 1019}, 1.01},
+        Row{first_primes_from(521, 20), 1.13}, Row{first_primes_from(521, 30), 1.06},
+        Row{first_primes_from(503, 10), 1.36}}) {
     const ModuliCandidate c = evaluate_moduli(1024, 1.0, row.moduli);
     INFO("l=" << row.moduli.size() << " first=" << row.moduli.front() << " got " << c.inflation);
     CHECK(c.inflation_exact);
@@ -39,13 +40,15 @@ TEST_CASE("predicted inflation at k=22000 is estimated within its precision", "[
   auto spread = [](uint32_t lo, uint32_t hi, uint32_t count) {
     const std::vector<uint32_t> window = primes_between(lo, hi);
     std::vector<uint32_t> out;
-    for (uint32_t i = 0; i < count; ++i) out.push_back(window[i * (window.size() - 1) / (count - 1)]);
+    for (uint32_t i = 0; i < count; ++i)
+      out.push_back(window[i * (window.size() - 1) / (count - 1)]);
     return out;
   };
   const ModuliCandidate wide = evaluate_moduli(22000, 1.0, spread(11000, 16500, 10));
   CHECK_FALSE(wide.inflation_exact);
   CHECK(wide.inflation == Approx(1.10).epsilon(0.03));
-  CHECK(evaluate_moduli(22000, 1.0, spread(11000, 13200, 30)).inflation == Approx(1.04).epsilon(0.03));
+  CHECK(evaluate_moduli(22000, 1.0, spread(11000, 13200, 30)).inflation ==
+        Approx(1.04).epsilon(0.03));
 }
 
 TEST_CASE("the search picks few bits within the inflation bound", "[moduli]") {
@@ -60,7 +63,8 @@ TEST_CASE("the search picks few bits within the inflation bound", "[moduli]") {
   for (const ModuliCandidate& s : c.searched) {
     if (s.inflation <= 1.15) {
       CHECK(c.chosen.expected_bits <= 1.01 * s.expected_bits + 1e-9);
-      if (s.expected_bits <= c.chosen.expected_bits) CHECK(c.chosen.inflation <= s.inflation * 1.02);
+      if (s.expected_bits <= c.chosen.expected_bits)
+        CHECK(c.chosen.inflation <= s.inflation * 1.02);
     }
   }
   // A tighter bound costs bits.

@@ -168,7 +168,7 @@ TEST_CASE("entropy_bits is log2 of the binomial coefficient", "[wire]") {
   REQUIRE(SubsetCodec(9, 9).max_bits() == 10);
 }
 
-TEST_CASE("subset codec rejects sizes outside [1, universe]", "[wire]") {
+TEST_CASE("subset codec rejects sizes outside 1 to universe", "[wire]") {
   REQUIRE_THROWS_AS(SubsetCodec(10, 0), Error);
   REQUIRE_THROWS_AS(SubsetCodec(10, 11), Error);
   REQUIRE_THROWS_AS(SubsetCodec(0, 0), Error);

@@ -34,8 +34,8 @@ struct ParseError {
 template <typename T>
 class ParseResult {
  public:
-  ParseResult(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
-  ParseResult(ParseError error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  ParseResult(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
+  ParseResult(ParseError error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   /// REQUIRES: ok()

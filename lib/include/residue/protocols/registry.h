@@ -21,7 +21,7 @@ struct ProtocolInfo {
   std::string_view name;     ///< "mss"
   int version;               ///< bumped when the report bits change
   std::string_view summary;  ///< one line for --help
-  std::string_view file;     ///< file stem: protocols/<file>.cpp, tests/unit/protocols/<file>_test.cpp
+  std::string_view file;  ///< file stem: protocols/<file>.cpp, tests/unit/protocols/<file>_test.cpp
   Protocol (*make)(const ProtocolParams&);
 };
 

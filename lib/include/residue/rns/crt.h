@@ -8,11 +8,10 @@
 //   BigInt x = crt_reconstruct(r, m);           // 1000
 #pragma once
 
+#include <boost/multiprecision/cpp_int.hpp>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <boost/multiprecision/cpp_int.hpp>
 
 namespace residue {
 

@@ -11,11 +11,10 @@
 //   Eigen::VectorXd y = a.solve_gram(weights, rhs);
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "residue/random/rng.h"
 #include "residue/solve/trace_estimate.h"
@@ -36,10 +35,10 @@ class ResidueMatrix {
   /// out = A_j z: out[r] = sum of z[x] over x in [0,k) with x mod m_j = r.
   /// REQUIRES: z.size() == k, out.size() == m_j.
   void residue_sums(std::size_t j, std::span<const double> z, std::span<double> out) const;
-  /// out (+)= A_j^T y: out[x] += y[x mod m_j] (or = when !accumulate).
+  /// out (+)= scale A_j^T y: out[x] += scale * y[x mod m_j] (or = when !accumulate).
   /// REQUIRES: y.size() == m_j, out.size() == k.
-  void spread(std::size_t j, std::span<const double> y, std::span<double> out,
-              bool accumulate) const;
+  void spread(std::size_t j, std::span<const double> y, std::span<double> out, bool accumulate,
+              double scale = 1) const;
   /// Size of the residue class of r in [0, k): the number of x < k with x mod m_j = r.
   uint32_t class_size(std::size_t j, uint32_t r) const;
 

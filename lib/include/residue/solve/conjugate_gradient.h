@@ -5,9 +5,8 @@
 //   CgResult r = conjugate_gradient(apply_g, diag, rhs, {.tolerance = 1e-10});
 #pragma once
 
-#include <functional>
-
 #include <Eigen/Core>
+#include <functional>
 
 namespace residue {
 

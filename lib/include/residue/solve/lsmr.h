@@ -39,10 +39,10 @@ struct LsmrResult {
   Eigen::VectorXd x;
   LsmrStop stop = LsmrStop::kIterationLimit;
   int iterations = 0;
-  double residual_norm = 0;      ///< ||b - A x|| (with the damp term folded in)
-  double normal_residual = 0;    ///< ||A^T (b - A x) - damp^2 x||
-  double norm_a = 0;             ///< estimate of the Frobenius norm of [A; damp I]
-  double condition = 0;          ///< estimate of cond([A; damp I])
+  double residual_norm = 0;    ///< ||b - A x|| (with the damp term folded in)
+  double normal_residual = 0;  ///< ||A^T (b - A x) - damp^2 x||
+  double norm_a = 0;           ///< estimate of the Frobenius norm of [A; damp I]
+  double condition = 0;        ///< estimate of cond([A; damp I])
 };
 
 /// Solves the damped least-squares problem. Throws Error on size mismatch or bad options.

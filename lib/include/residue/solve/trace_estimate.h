@@ -7,10 +7,9 @@
 //   TraceEstimate t = estimate_trace(k, [&](const VectorXd& z) { return z.dot(solve(z)); }, rng);
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <functional>
-
-#include <Eigen/Core>
 
 #include "residue/random/rng.h"
 

@@ -1,0 +1,197 @@
+// MSS against Subset Selection, measured in one run: accuracy and bits (k = 1024 and 22000,
+// four epsilons), encode throughput with the CSPRNG and the seeded generator, and tally and
+// decode time up to k = 10^6. Every figure is printed beside its SS baseline from the same
+// process, so shared-machine noise affects both. Results and the command: docs/results.md.
+//
+//   residue_bench [accuracy] [encode] [decode] [--smoke]     (no section: all of them)
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "data.h"
+#include "output.h"
+#include "residue/core/error.h"
+#include "residue/protocols/registry.h"
+#include "residue/random/csprng.h"
+#include "residue/random/seeded_rng.h"
+#include "simulation.h"
+
+namespace residue {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Pair {
+  Protocol mss;
+  Protocol ss;
+  double inflation;
+};
+
+Pair build(uint32_t k, double eps) {
+  const ModuliChoice choice = select_moduli(k, eps);
+  return {make_protocol({.protocol = "mss",
+                         .k = k,
+                         .epsilon = eps,
+                         .moduli = choice.chosen.moduli,
+                         .subset_sizes = choice.chosen.subset_sizes}),
+          make_protocol(complete_params({.protocol = "ss", .k = k, .epsilon = eps})),
+          choice.chosen.inflation};
+}
+
+void accuracy(bool smoke) {
+  std::cout << "## Accuracy and bits: MSS against SS (Zipf(1.1), n = 10,000)\n\n";
+  Table t({"k", "eps", "trials", "l", "mss/ss_theory", "mss/ss_measured", "theory ratio",
+           "predicted inflation", "bits mss", "bits ss", "bits ratio"});
+  const std::vector<uint32_t> ks =
+      smoke ? std::vector<uint32_t>{256} : std::vector<uint32_t>{1024, 22000};
+  for (uint32_t k : ks) {
+    const Distribution data = load_distribution("zipf:1.1", k);
+    for (double eps : {0.5, 1.0, 2.0, 4.0}) {
+      const Pair p = build(k, eps);
+      const uint32_t trials = smoke ? 2 : (k > 5000 ? 10 : 50);
+      const std::vector<ProtocolResult> r = run_simulation(
+          {.k = k, .epsilon = eps, .n = 10000, .trials = trials, .seed = 1}, data, {p.mss, p.ss});
+      t.add({std::to_string(k), format_number(eps, 2), std::to_string(trials),
+             std::to_string(p.mss.params().moduli.size()),
+             format_number(r[0].mse / r[1].mse_theory, 3), format_number(r[0].mse / r[1].mse, 3),
+             format_number(r[0].mse_theory / r[1].mse_theory, 3), format_number(p.inflation, 3),
+             format_number(r[0].bits_mean, 5), format_number(r[1].bits_mean, 5),
+             format_number(r[0].bits_mean / r[1].bits_mean, 3)});
+    }
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
+// Encodes `count` values with `rng`; returns nanoseconds per report.
+double encode_ns(const Protocol& p, Rng& rng, uint64_t count) {
+  Report report;
+  SeededRng values(9);
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < count; ++i) {
+    p.encoder().encode(static_cast<uint32_t>(values.uniform(p.params().k)), rng, report);
+  }
+  return seconds_since(start) * 1e9 / static_cast<double>(count);
+}
+
+void encode(bool smoke) {
+  std::cout << "## Encode throughput: Csprng (OpenSSL) against SeededRng, MSS against SS\n\n";
+  Table t({"k", "eps", "protocol", "ns/report Csprng", "ns/report SeededRng", "Csprng/Seeded",
+           "reports/s Csprng", "vs ss (Csprng)"});
+  for (const auto& [k, eps] :
+       std::vector<std::pair<uint32_t, double>>{{1024, 1.0}, {22000, 1.0}, {22000, 4.5}}) {
+    if (smoke && k > 1024) continue;
+    const Pair p = build(k, eps);
+    const uint64_t count = smoke ? 2000 : (k > 5000 ? 20000 : 200000);
+    double ss_csprng = 0;
+    for (const Protocol* protocol : {&p.ss, &p.mss}) {
+      Csprng secure;
+      SeededRng seeded(1);
+      const double c = encode_ns(*protocol, secure, count);
+      const double s = encode_ns(*protocol, seeded, count);
+      if (protocol == &p.ss) ss_csprng = c;
+      t.add({std::to_string(k), format_number(eps, 2), protocol->params().protocol,
+             format_number(c), format_number(s), format_number(c / s, 3), format_number(1e9 / c),
+             format_number(c / ss_csprng, 3)});
+    }
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
+struct Timing {
+  double encode_s = 0, tally_s = 0, decode_s = 0;
+  int iterations = 0;
+  std::size_t positions = 0;  // summed report sizes
+};
+
+Timing time_pipeline(const Protocol& p, const Distribution& data, uint64_t n) {
+  SeededRng rng(5);
+  const std::vector<uint32_t> values = data.sample(n, rng);
+  Tally tally = p.new_tally();
+  Timing t;
+  std::vector<Report> chunk(256);
+  for (uint64_t start = 0; start < n; start += chunk.size()) {
+    const std::size_t count = static_cast<std::size_t>(std::min<uint64_t>(chunk.size(), n - start));
+    const auto t0 = Clock::now();
+    for (std::size_t c = 0; c < count; ++c) p.encoder().encode(values[start + c], rng, chunk[c]);
+    const auto t1 = Clock::now();
+    for (std::size_t c = 0; c < count; ++c) {
+      tally.add(chunk[c]);
+      t.positions += chunk[c].items.size();
+    }
+    t.encode_s += std::chrono::duration<double>(t1 - t0).count();
+    t.tally_s += seconds_since(t1);
+  }
+  const auto d0 = Clock::now();
+  const Estimate e = p.estimator().estimate(tally);
+  t.decode_s = seconds_since(d0);
+  t.iterations = e.solver_iterations;
+  return t;
+}
+
+void decode(bool smoke) {
+  std::cout << "## Tally and decode: MSS against SS (Zipf(1.1), SeededRng)\n\n";
+  Table t({"k", "eps", "n", "protocol", "l", "positions/report", "encode s", "tally ms",
+           "decode ms", "LSMR iters", "decode vs ss tally", "moduli search s"});
+  struct Case {
+    uint32_t k;
+    double eps;
+    uint64_t n;
+  };
+  const std::vector<Case> cases =
+      smoke ? std::vector<Case>{{2000, 1.0, 2000}}
+            : std::vector<Case>{{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
+  for (const Case& c : cases) {
+    const auto search = Clock::now();
+    const Pair p = build(c.k, c.eps);
+    const double search_s = seconds_since(search);
+    const Distribution data = load_distribution("zipf:1.1", c.k);
+    const Timing ss = time_pipeline(p.ss, data, c.n);
+    const Timing mss = time_pipeline(p.mss, data, c.n);
+    for (const auto& [name, timing] : {std::pair<std::string, Timing>{"ss", ss}, {"mss", mss}}) {
+      const bool is_mss = name == "mss";
+      t.add({std::to_string(c.k), format_number(c.eps, 2), std::to_string(c.n), name,
+             is_mss ? std::to_string(p.mss.params().moduli.size()) : "-",
+             format_number(static_cast<double>(timing.positions) / static_cast<double>(c.n)),
+             format_number(timing.encode_s, 3), format_number(timing.tally_s * 1e3),
+             format_number(timing.decode_s * 1e3), std::to_string(timing.iterations),
+             format_number(timing.decode_s / ss.tally_s, 3),
+             is_mss ? format_number(search_s, 3) : "-"});
+    }
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
+}  // namespace
+}  // namespace residue
+
+int main(int argc, char** argv) {
+  std::set<std::string> sections;
+  bool smoke = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--smoke") == 0) {
+      smoke = true;
+    } else {
+      sections.insert(argv[i]);
+    }
+  }
+  auto wanted = [&](const char* s) { return sections.empty() || sections.count(s) > 0; };
+  try {
+    if (wanted("accuracy")) residue::accuracy(smoke);
+    if (wanted("encode")) residue::encode(smoke);
+    if (wanted("decode")) residue::decode(smoke);
+  } catch (const residue::Error& e) {
+    std::cerr << "residue_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+// Known answers: a fixed seed and fixed inputs must give exactly the report bytes checked in
+// under tests/data/known_answers.txt, so a change to a sampler or to the wire encoding cannot
+// pass unnoticed. After a deliberate change (and a protocol version bump), regenerate with
+//   RESIDUE_UPDATE_KNOWN_ANSWERS=1 build/tests/residue_unit_tests "[known_answer]"
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "residue/protocols/registry.h"
+#include "residue/random/seeded_rng.h"
+#include "residue/wire/report_codec.h"
+
+namespace residue {
+namespace {
+
+std::string hex(const std::vector<uint8_t>& bytes) {
+  std::string out;
+  char digits[3];
+  for (uint8_t b : bytes) {
+    std::snprintf(digits, sizeof(digits), "%02x", b);
+    out += digits;
+  }
+  return out;
+}
+
+// One line per report: "<protocol id> <value> <hex bytes>".
+std::string current_answers() {
+  std::ostringstream out;
+  for (const ProtocolParams& params :
+       {ProtocolParams{.protocol = "ss", .k = 64, .epsilon = 1.0},
+        ProtocolParams{.protocol = "mss", .k = 64, .epsilon = 1.0, .moduli = {53, 59, 61}},
+        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 4.0, .moduli = {503, 521, 557}}}) {
+    const Protocol p = make_protocol(params);
+    const ReportCodec codec(p.shape());
+    SeededRng rng(2024);  // known answers, not privacy
+    for (uint32_t value = 0; value < 8; ++value) {
+      out << p.id() << ' ' << value * 7 << ' '
+          << hex(codec.to_bytes(p.encoder().encode(value * 7, rng))) << '\n';
+    }
+  }
+  return out.str();
+}
+
+TEST_CASE("fixed seed and inputs give the checked-in report bytes", "[known_answer]") {
+  const std::string path = std::string(RESIDUE_TEST_DATA_DIR) + "/known_answers.txt";
+  const std::string now = current_answers();
+  if (std::getenv("RESIDUE_UPDATE_KNOWN_ANSWERS") != nullptr) {
+    std::ofstream(path) << now;
+    WARN("rewrote " << path);
+  }
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream stored;
+  stored << in.rdbuf();
+  CHECK(stored.str() == now);
+}
+
+}  // namespace
+}  // namespace residue
