@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Bad arguments to `residue` exit non-zero with one line that names the argument.
+#   cli_errors_test.sh path/to/residue
+set -u
+residue=$1
+failures=0
+
+expect_error() {  # expected-substring, then the arguments
+  local want=$1
+  shift
+  local out status lines
+  out=$("$residue" "$@" 2>&1 >/dev/null)
+  status=$?
+  lines=$(printf '%s\n' "$out" | grep -c .)
+  if [ "$status" -eq 0 ] || [ "$lines" -ne 1 ] || [[ "$out" != *"$want"* ]]; then
+    echo "FAIL: residue $* -> status $status, $lines line(s): $out (wanted one line with '$want')"
+    failures=$((failures + 1))
+  fi
+}
+
+expect_error "k must be at least 2" simulate --k 1 --eps 1 --n 10
+expect_error "--k" simulate --k -3 --eps 1 --n 10
+expect_error "epsilon must be in (0, 50]" simulate --k 16 --eps 0 --n 10
+expect_error "epsilon must be in (0, 50]" simulate --k 16 --eps -2 --n 10
+expect_error "unknown protocol \"rappor\"" simulate --protocol rappor --k 16 --eps 1 --n 10
+expect_error "cannot read \"/nonexistent/x.tsv\"" simulate --k 16 --eps 1 --n 10 --data file:/nonexistent/x.tsv
+expect_error "--data must be" simulate --k 16 --eps 1 --n 10 --data gauss
+expect_error "--n" simulate --k 16 --eps 1 --n -5
+expect_error "--k" simulate --eps 1 --n 10
+expect_error "--n must be at least 1" simulate --k 16 --eps 1 --n 0
+expect_error "--trials must be at least 1" simulate --k 16 --eps 1 --n 10 --trials 0
+expect_error "too small for MSS" moduli --k 6 --eps 1
+expect_error "share the factor" moduli --k 100 --eps 1 --moduli 51,57
+expect_error "--moduli" moduli --k 100 --eps 1 --moduli 53,-59
+expect_error "max inflation must be at least 1" moduli --k 100 --eps 1 --max-inflation 0.5
+
+# And a good run succeeds with the documented JSON fields.
+json=$("$residue" simulate --protocol mss,ss --k 64 --eps 2 --n 2000 --trials 2 --json) || {
+  echo "FAIL: a valid simulate run failed"
+  failures=$((failures + 1))
+}
+for field in '"mse"' '"mse_theory"' '"bits_mean"' '"bits_max"' '"encode_ns"' '"tally_ms"' \
+             '"decode_ms"' '"moduli"' '"predicted_inflation"' '"protocol": "ss"'; do
+  [[ "$json" == *$field* ]] || {
+    echo "FAIL: simulate --json lacks $field"
+    failures=$((failures + 1))
+  }
+done
+
+[ "$failures" -eq 0 ] && echo "all CLI checks passed"
+exit "$failures"
