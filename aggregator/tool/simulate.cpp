@@ -1,6 +1,7 @@
 // `residue simulate`: many simulated clients per trial, every protocol on the same data,
 // scored against the truth and the closed-form theory.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -110,6 +111,12 @@ void print_human(const SimulateOptions& o, const Distribution& data,
            format_number(r.tally_ms), format_number(r.decode_ms)});
   }
   t.print(std::cout);
+  std::cout << "\noverall error, root mean squared error per value in counts (n x sqrt(mse)):";
+  for (const ProtocolResult& r : results) {
+    std::cout << ' ' << r.protocol.params().protocol << ' '
+              << format_number(static_cast<double>(o.n) * std::sqrt(r.mse));
+  }
+  std::cout << "\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (const auto& choice = built[i].moduli_choice) {
       const ProtocolParams& p = results[i].protocol.params();
