@@ -117,16 +117,14 @@ Timing time_pipeline(const Protocol& p, const Distribution& data, uint64_t n) {
   const std::vector<uint32_t> values = data.sample(n, rng);
   Tally tally = p.new_tally();
   Timing t;
-  std::vector<Report> chunk(256);
+  std::vector<Report> chunk(reports_per_chunk(p.shape(), n));
   for (uint64_t start = 0; start < n; start += chunk.size()) {
     const std::size_t count = static_cast<std::size_t>(std::min<uint64_t>(chunk.size(), n - start));
     const auto t0 = Clock::now();
     for (std::size_t c = 0; c < count; ++c) p.encoder().encode(values[start + c], rng, chunk[c]);
     const auto t1 = Clock::now();
-    for (std::size_t c = 0; c < count; ++c) {
-      tally.add(chunk[c]);
-      t.positions += chunk[c].items.size();
-    }
+    tally.add(std::span<const Report>(chunk.data(), count));
+    for (std::size_t c = 0; c < count; ++c) t.positions += chunk[c].items.size();
     t.encode_s += std::chrono::duration<double>(t1 - t0).count();
     t.tally_s += seconds_since(t1);
   }

@@ -51,6 +51,11 @@ struct ProtocolResult {
 /// Called after each (trial, protocol) with the number done and the total.
 using ProgressCallback = std::function<void(std::size_t done, std::size_t total)>;
 
+/// How many reports of `shape` to handle per chunk, so each phase can be timed without a
+/// clock read per report, and a batch tally keeps each block in cache, while memory stays
+/// bounded (about 64 MiB of positions).
+std::size_t reports_per_chunk(const ReportShape& shape, uint64_t n);
+
 /// Runs the trials. Throws Error if a protocol's k differs from the config's.
 std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const Distribution& data,
                                            const std::vector<Protocol>& protocols,

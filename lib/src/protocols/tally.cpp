@@ -37,6 +37,49 @@ void Tally::add(const Report& report) {
   ++reports_[report.block];
 }
 
+void Tally::add(std::span<const Report> reports) {
+  // Counting sort of the reports by block, then each block's reports together. A report that
+  // does not fit is found while counting; the ones counted before it are taken back.
+  std::vector<std::size_t> start(reports_.size() + 1, 0);
+  for (const Report& r : reports) {
+    if (r.block < reports_.size()) ++start[r.block + 1];
+  }
+  for (std::size_t j = 0; j < reports_.size(); ++j) start[j + 1] += start[j];
+  std::vector<std::size_t> order(start.back());
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].block < reports_.size()) order[start[reports[i].block]++] = i;
+  }
+  auto reject = [&](std::size_t bad) {
+    throw Error("tally: report " + std::to_string(bad) + " of the batch does not fit the shape (block " +
+                std::to_string(reports[bad].block) + "); nothing of the batch was counted.");
+  };
+  if (order.size() != reports.size()) {
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (reports[i].block >= reports_.size()) reject(i);
+    }
+  }
+  for (std::size_t done = 0; done < order.size(); ++done) {
+    const Report& r = reports[order[done]];
+    uint64_t* counts = counts_.data() + offset_[r.block];
+    const uint32_t universe = universe_[r.block];
+    std::size_t counted = 0;
+    for (; counted < r.items.size() && r.items[counted] < universe; ++counted) {
+      ++counts[r.items[counted]];
+    }
+    if (counted == r.items.size()) {
+      ++reports_[r.block];
+      continue;
+    }
+    for (std::size_t c = 0; c < counted; ++c) --counts[r.items[c]];
+    for (std::size_t back = 0; back < done; ++back) {
+      const Report& earlier = reports[order[back]];
+      for (uint32_t item : earlier.items) --counts_[offset_[earlier.block] + item];
+      --reports_[earlier.block];
+    }
+    reject(order[done]);
+  }
+}
+
 void Tally::merge(const Tally& other) {
   if (other.protocol_id_ != protocol_id_) {
     throw Error("tally: cannot merge a \"" + other.protocol_id_ + "\" tally into a \"" +

@@ -35,6 +35,18 @@ TEST_CASE("merged tallies equal one tally of all reports", "[tally]") {
   CHECK(a == all);
 }
 
+TEST_CASE("a batch is counted like its reports one by one, or not at all", "[tally]") {
+  const std::vector<Report> reports = {{1, {1, 2, 3}}, {0, {0, 1}}, {1, {0, 5, 6}}, {0, {3, 4}}};
+  Tally one_by_one("residue.test.1", kShape), batch("residue.test.1", kShape);
+  for (const Report& r : reports) one_by_one.add(r);
+  batch.add(reports);
+  CHECK(batch == one_by_one);
+  std::vector<Report> bad = reports;
+  bad.push_back({0, {5}});
+  CHECK_THROWS_WITH(batch.add(bad), Catch::Contains("report 4"));
+  CHECK(batch == one_by_one);  // nothing of the bad batch was counted
+}
+
 TEST_CASE("tally rejects what does not fit its shape or protocol", "[tally]") {
   Tally t("residue.test.1", kShape);
   CHECK_THROWS_WITH(t.add({.block = 2, .items = {0}}), Catch::Contains("block 2"));

@@ -28,6 +28,11 @@ class Tally {
   /// Counts one report. Throws Error if the block or a position is out of range; untrusted
   /// bytes must go through the wire parser first, which checks everything.
   void add(const Report& report);
+  /// Counts many reports, block by block: with many blocks (MSS) the counters of one block
+  /// stay in cache while its reports are counted, several times faster than add() in a loop
+  /// when the tally outgrows the cache. All or nothing: throws Error like add(), naming the
+  /// report, and counts none of them.
+  void add(std::span<const Report> reports);
   /// Adds `other` into this tally. Throws Error if the protocol id or the shape differ.
   void merge(const Tally& other);
   /// Adds `count` to one counter and `reports` to the block's report count. For restoring
