@@ -3,7 +3,8 @@
 // decode time up to k = 10^6. Every figure is printed beside its SS baseline from the same
 // process, so shared-machine noise affects both. Results and the command: docs/results.md.
 //
-//   residue_bench [accuracy] [encode] [decode] [--smoke]     (no section: all of them)
+//   residue_bench [accuracy] [encode] [decode] [tolerance] [--smoke]   (none: all of them)
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -169,6 +170,34 @@ void decode(bool smoke) {
   std::cout << "\n";
 }
 
+// How far each LSMR tolerance leaves the estimate from a 1e-12 solve, in standard errors.
+void tolerance(bool smoke) {
+  const uint32_t k = smoke ? 2000 : 22000;
+  const uint64_t n = smoke ? 2000 : 10000;
+  std::cout << "## LSMR tolerance (k = " << k << ", eps = 1, n = " << n << ", Zipf(1.1))\n\n";
+  const Pair p = build(k, 1.0);
+  const Distribution data = load_distribution("zipf:1.1", k);
+  SeededRng rng(5);
+  Tally tally = p.mss.new_tally();
+  for (uint32_t v : data.sample(n, rng)) tally.add(p.mss.encoder().encode(v, rng));
+  const Estimate exact = p.mss.estimator().estimate(tally, {.tolerance = 1e-12, .max_iterations = 5000});
+  const double se = std::sqrt(p.mss.estimator().mean_variance(data.probabilities(), n));
+  Table t({"tolerance", "LSMR iterations", "decode ms", "max deviation / standard error"});
+  for (double tol : {1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {
+    const auto start = Clock::now();
+    const Estimate e = p.mss.estimator().estimate(tally, {.tolerance = tol});
+    const double ms = seconds_since(start) * 1e3;
+    double worst = 0;
+    for (uint32_t v = 0; v < k; ++v) {
+      worst = std::max(worst, std::abs(e.frequencies[v] - exact.frequencies[v]));
+    }
+    t.add({format_number(tol, 1), std::to_string(e.solver_iterations), format_number(ms),
+           format_number(worst / se, 2)});
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
 }  // namespace
 }  // namespace residue
 
@@ -187,6 +216,7 @@ int main(int argc, char** argv) {
     if (wanted("accuracy")) residue::accuracy(smoke);
     if (wanted("encode")) residue::encode(smoke);
     if (wanted("decode")) residue::decode(smoke);
+    if (wanted("tolerance")) residue::tolerance(smoke);
   } catch (const residue::Error& e) {
     std::cerr << "residue_bench: " << e.what() << "\n";
     return 1;
