@@ -180,7 +180,8 @@ void tolerance(bool smoke) {
   SeededRng rng(5);
   Tally tally = p.mss.new_tally();
   for (uint32_t v : data.sample(n, rng)) tally.add(p.mss.encoder().encode(v, rng));
-  const Estimate exact = p.mss.estimator().estimate(tally, {.tolerance = 1e-12, .max_iterations = 5000});
+  const Estimate exact =
+      p.mss.estimator().estimate(tally, {.tolerance = 1e-12, .max_iterations = 5000});
   const double se = std::sqrt(p.mss.estimator().mean_variance(data.probabilities(), n));
   Table t({"tolerance", "LSMR iterations", "decode ms", "max deviation / standard error"});
   for (double tol : {1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {

@@ -4,7 +4,9 @@
 // and chi-square critical values.
 #pragma once
 
+#include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -30,6 +32,32 @@ inline void for_each_report(const ReportShape& shape,
       for (uint32_t t = static_cast<uint32_t>(i) + 1; t < w; ++t) r.items[t] = r.items[t - 1] + 1;
     }
   }
+}
+
+/// The mechanism of `protocol` enumerated on a tiny shape: how far each input's output
+/// probabilities are from summing to 1, and the largest ratio P[y | x] / P[y | x'] over all
+/// outputs y and inputs x, x' (epsilon-LDP requires at most e^eps).
+struct MechanismCheck {
+  double worst_total_error = 0;
+  double worst_ratio = 0;
+};
+
+inline MechanismCheck enumerate_mechanism(const Protocol& protocol) {
+  const uint32_t k = protocol.params().k;
+  MechanismCheck out;
+  std::vector<double> total(k, 0.0);
+  for_each_report(protocol.shape(), [&](const Report& r) {
+    double lo = 1, hi = 0;
+    for (uint32_t x = 0; x < k; ++x) {
+      const double p = protocol.encoder().probability(r, x);
+      total[x] += p;
+      lo = std::min(lo, p);
+      hi = std::max(hi, p);
+    }
+    out.worst_ratio = std::max(out.worst_ratio, hi / lo);
+  });
+  for (double t : total) out.worst_total_error = std::max(out.worst_total_error, std::abs(t - 1));
+  return out;
 }
 
 /// The chi-square value exceeded with probability `alpha` under the null.

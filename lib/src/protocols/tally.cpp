@@ -50,7 +50,8 @@ void Tally::add(std::span<const Report> reports) {
     if (reports[i].block < reports_.size()) order[start[reports[i].block]++] = i;
   }
   auto reject = [&](std::size_t bad) {
-    throw Error("tally: report " + std::to_string(bad) + " of the batch does not fit the shape (block " +
+    throw Error("tally: report " + std::to_string(bad) +
+                " of the batch does not fit the shape (block " +
                 std::to_string(reports[bad].block) + "); nothing of the batch was counted.");
   };
   if (order.size() != reports.size()) {

@@ -26,23 +26,9 @@ TEST_CASE("mss output distribution sums to 1 and every ratio is at most e^eps", 
   };
   for (const Case& c : {Case{6, std::log(2.0), {3, 4}}, Case{10, 1.0, {3, 4, 5}},
                         Case{12, 0.5, {7, 11}}, Case{9, 3.0, {5, 7}}}) {
-    const Protocol p = mss(c.k, c.eps, c.moduli);
-    for (uint32_t x = 0; x < c.k; ++x) {
-      double total = 0;
-      testing::for_each_report(p.shape(),
-                               [&](const Report& r) { total += p.encoder().probability(r, x); });
-      CHECK(total == Approx(1.0).epsilon(1e-12));
-    }
-    double worst = 0;
-    testing::for_each_report(p.shape(), [&](const Report& r) {
-      double lo = 1, hi = 0;
-      for (uint32_t x = 0; x < c.k; ++x) {
-        lo = std::min(lo, p.encoder().probability(r, x));
-        hi = std::max(hi, p.encoder().probability(r, x));
-      }
-      worst = std::max(worst, hi / lo);
-    });
-    CHECK(worst <= std::exp(c.eps) * (1 + 1e-12));
+    const testing::MechanismCheck m = testing::enumerate_mechanism(mss(c.k, c.eps, c.moduli));
+    CHECK(m.worst_total_error < 1e-12);
+    CHECK(m.worst_ratio <= std::exp(c.eps) * (1 + 1e-12));
   }
 }
 

@@ -41,24 +41,10 @@ TEST_CASE("ss with subset size 1 is k-ary randomized response", "[ss]") {
 TEST_CASE("ss output distribution sums to 1 and every ratio is at most e^eps", "[ss][privacy]") {
   for (const auto& [k, eps] :
        std::vector<std::pair<uint32_t, double>>{{6, std::log(2.0)}, {7, 0.5}, {8, 2.0}, {5, 4.0}}) {
-    const Protocol p = ss(k, eps);
-    for (uint32_t x = 0; x < k; ++x) {
-      double total = 0;
-      testing::for_each_report(p.shape(),
-                               [&](const Report& r) { total += p.encoder().probability(r, x); });
-      CHECK(total == Approx(1.0).epsilon(1e-12));
-    }
-    double worst = 0;
-    testing::for_each_report(p.shape(), [&](const Report& r) {
-      double lo = 1, hi = 0;
-      for (uint32_t x = 0; x < k; ++x) {
-        lo = std::min(lo, p.encoder().probability(r, x));
-        hi = std::max(hi, p.encoder().probability(r, x));
-      }
-      worst = std::max(worst, hi / lo);
-    });
-    CHECK(worst <= std::exp(eps) * (1 + 1e-12));
-    CHECK(worst == Approx(std::exp(eps)).epsilon(1e-9));  // the bound is attained
+    const testing::MechanismCheck m = testing::enumerate_mechanism(ss(k, eps));
+    CHECK(m.worst_total_error < 1e-12);
+    CHECK(m.worst_ratio <= std::exp(eps) * (1 + 1e-12));
+    CHECK(m.worst_ratio == Approx(std::exp(eps)).epsilon(1e-9));  // the bound is attained
   }
 }
 

@@ -8,23 +8,10 @@
 #include <vector>
 
 #include "residue/core/error.h"
+#include "residue/random/seeded_rng.h"
 
 namespace residue {
 namespace {
-
-/// A reproducible Rng for tests that does not depend on SeededRng.
-class MtRng final : public Rng {
- public:
-  explicit MtRng(uint64_t seed) : gen_(seed) {}
-
- protected:
-  void refill(std::span<uint64_t, kBufferWords> out) override {
-    for (uint64_t& word : out) word = gen_();
-  }
-
- private:
-  std::mt19937_64 gen_;
-};
 
 struct Shape {
   uint32_t k;
@@ -141,7 +128,7 @@ TEST_CASE("solve_gram throws on a rank-deficient residue matrix", "[residue_matr
   const std::vector<double> weights = {1.0, 1.0};
   std::mt19937 gen(44);
   CHECK_THROWS_AS(a.solve_gram(weights, random_vector(12, gen)), Error);
-  MtRng rng(1);
+  SeededRng rng(1);
   CHECK_THROWS_AS(trace_of_inverse_gram(a, weights, 100, rng), Error);
 }
 
@@ -156,7 +143,7 @@ TEST_CASE("exact trace of the inverse Gram equals the dense inverse trace", "[re
   const Shape shape{40, {23, 29, 31}};
   const ResidueMatrix a(shape.k, shape.moduli);
   const std::vector<double> weights = random_weights(a.blocks(), gen);
-  MtRng rng(2);
+  SeededRng rng(2);
   bool exact = false;
   const double trace = trace_of_inverse_gram(a, weights, 40, rng, &exact);
   CHECK(exact);
@@ -169,7 +156,7 @@ TEST_CASE("hutchinson trace of the inverse Gram is within 3% of the exact trace"
   std::mt19937 gen(46);
   const ResidueMatrix a(300, {157, 163, 167, 173, 179, 181});
   const std::vector<double> weights = random_weights(a.blocks(), gen);
-  MtRng rng(3);
+  SeededRng rng(3);
   bool exact = false;
   const double reference = trace_of_inverse_gram(a, weights, 300, rng, &exact);
   REQUIRE(exact);

@@ -7,23 +7,10 @@
 #include <random>
 
 #include "residue/core/error.h"
+#include "residue/random/seeded_rng.h"
 
 namespace residue {
 namespace {
-
-/// A reproducible Rng for tests that does not depend on SeededRng.
-class MtRng final : public Rng {
- public:
-  explicit MtRng(uint64_t seed) : gen_(seed) {}
-
- protected:
-  void refill(std::span<uint64_t, kBufferWords> out) override {
-    for (uint64_t& word : out) word = gen_();
-  }
-
- private:
-  std::mt19937_64 gen_;
-};
 
 Eigen::MatrixXd random_spd(Eigen::Index n, std::mt19937& gen) {
   std::normal_distribution<double> normal;
@@ -34,7 +21,7 @@ Eigen::MatrixXd random_spd(Eigen::Index n, std::mt19937& gen) {
 TEST_CASE("trace estimate is exact for a diagonal matrix", "[trace]") {
   // z_i^2 = 1 for Rademacher z, so z^T D z = tr(D) on every probe.
   const Eigen::VectorXd d = Eigen::VectorXd::LinSpaced(100, 0.5, 50);
-  MtRng rng(1);
+  SeededRng rng(1);
   const TraceEstimate t = estimate_trace(
       100, [&](const Eigen::VectorXd& z) { return z.dot(d.cwiseProduct(z)); }, rng);
   CHECK(t.value == Approx(d.sum()).epsilon(1e-14));  // identical samples: rounding only
@@ -46,7 +33,7 @@ TEST_CASE("trace estimate lands within its standard error band", "[trace]") {
   std::mt19937 gen(31);
   const Eigen::MatrixXd b = random_spd(120, gen);
   const double exact = b.trace();
-  MtRng rng(2);
+  SeededRng rng(2);
   const TraceEstimate t =
       estimate_trace(120, [&](const Eigen::VectorXd& z) { return z.dot(b * z); }, rng,
                      {.relative_precision = 0.002, .min_probes = 4, .max_probes = 2000});
@@ -61,7 +48,7 @@ TEST_CASE("trace estimate standard error matches the Rademacher variance", "[tra
   std::mt19937 gen(32);
   const Eigen::MatrixXd b = random_spd(60, gen);
   const double variance = 2 * (b.squaredNorm() - b.diagonal().squaredNorm());
-  MtRng rng(3);
+  SeededRng rng(3);
   const int probes = 800;
   const TraceEstimate t =
       estimate_trace(60, [&](const Eigen::VectorXd& z) { return z.dot(b * z); }, rng,
@@ -73,7 +60,7 @@ TEST_CASE("trace estimate standard error matches the Rademacher variance", "[tra
 
 TEST_CASE("trace estimate draws balanced plus and minus one probes", "[trace]") {
   // 130 entries span three 64-bit words, including a partial one.
-  MtRng rng(4);
+  SeededRng rng(4);
   int plus = 0;
   int entries = 0;
   bool all_signs = true;
@@ -94,7 +81,7 @@ TEST_CASE("trace estimate draws balanced plus and minus one probes", "[trace]") 
 }
 
 TEST_CASE("trace estimate rejects bad options", "[trace]") {
-  MtRng rng(5);
+  SeededRng rng(5);
   const auto form = [](const Eigen::VectorXd& z) { return z.squaredNorm(); };
   CHECK_THROWS_WITH(estimate_trace(0, form, rng), "k must be at least 1, but is 0.");
   CHECK_THROWS_WITH(estimate_trace(4, form, rng, {.relative_precision = -0.1}),
