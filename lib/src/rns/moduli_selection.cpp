@@ -39,43 +39,49 @@ double ss_variance(uint32_t k, double epsilon) {
   return subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
 }
 
+std::vector<uint32_t> optimal_sizes(const std::vector<uint32_t>& moduli, double epsilon) {
+  std::vector<uint32_t> sizes;
+  for (uint32_t m : moduli) sizes.push_back(optimal_subset_size(m, epsilon));
+  return sizes;
+}
+
+ReportShape shape_of(const std::vector<uint32_t>& moduli, const std::vector<uint32_t>& sizes) {
+  ReportShape shape;
+  for (std::size_t j = 0; j < moduli.size(); ++j) shape.blocks.push_back({moduli[j], sizes[j]});
+  return shape;
+}
+
+// Mean wire bits of a moduli set with optimal subset sizes: cheap, no trace needed.
+double bits_of(double epsilon, const std::vector<uint32_t>& moduli) {
+  return ReportCodec(shape_of(moduli, optimal_sizes(moduli, epsilon))).expected_bits();
+}
+
 ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
                          std::vector<uint32_t> subset_sizes, uint32_t exact_limit, double precision,
                          uint64_t seed, int max_solve_iterations = 0) {
-  if (subset_sizes.empty()) {
-    for (uint32_t m : moduli) subset_sizes.push_back(optimal_subset_size(m, epsilon));
-  }
+  if (subset_sizes.empty()) subset_sizes = optimal_sizes(moduli, epsilon);
   if (subset_sizes.size() != moduli.size()) {
     throw Error("moduli: " + std::to_string(subset_sizes.size()) + " subset sizes for " +
                 std::to_string(moduli.size()) + " moduli.");
   }
-  const double ell = static_cast<double>(moduli.size());
+  // G = sum_j A_j^T A_j / (l V_j): the equal-share Gram matrix of the main variance term.
   std::vector<double> weights;
-  ReportShape shape;
   for (std::size_t j = 0; j < moduli.size(); ++j) {
-    weights.push_back(
-        1 /
-        (ell * subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant()));
-    shape.blocks.push_back({moduli[j], subset_sizes[j]});
+    const double v =
+        subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant();
+    weights.push_back(1 / (static_cast<double>(moduli.size()) * v));
   }
   ModuliCandidate c{.moduli = moduli, .subset_sizes = subset_sizes};
+  const ReportCodec codec(shape_of(moduli, subset_sizes));
+  c.expected_bits = codec.expected_bits();
+  c.entropy_bits = codec.entropy_bits();
   const ResidueMatrix matrix(k, std::move(moduli));
   SeededRng rng(seed);  // trace probes: theory, not privacy
   const double trace =
       trace_of_inverse_gram(matrix, weights, exact_limit, rng, &c.inflation_exact,
                             {.relative_precision = precision}, max_solve_iterations);
   c.inflation = trace / (k * ss_variance(k, epsilon));
-  const ReportCodec codec(shape);
-  c.expected_bits = codec.expected_bits();
-  c.entropy_bits = codec.entropy_bits();
   return c;
-}
-
-// Mean wire bits of a moduli set with optimal subset sizes: cheap, no trace needed.
-double bits_of(double epsilon, const std::vector<uint32_t>& moduli) {
-  ReportShape shape;
-  for (uint32_t m : moduli) shape.blocks.push_back({m, optimal_subset_size(m, epsilon)});
-  return ReportCodec(shape).expected_bits();
 }
 
 // l primes spread evenly, by index, over the window.
