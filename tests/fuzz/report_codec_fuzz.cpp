@@ -12,7 +12,7 @@
 namespace {
 
 /// Bytes of shape header per block: universe - 1 (2 bytes, little-endian), then the subset
-/// size as a fraction of the universe (1 byte).
+/// size as a fraction of the universe (1 byte; 0 means any size).
 constexpr std::size_t kBlockHeaderBytes = 3;
 
 void check(bool condition) {
@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   for (std::size_t j = 0; j < blocks; ++j) {
     const uint8_t* h = data + 1 + j * kBlockHeaderBytes;
     const uint32_t universe = 1 + (uint32_t{h[0]} | uint32_t{h[1]} << 8);
-    shape.blocks.push_back({universe, 1 + h[2] * universe / 256});
+    // 0 is a subset of any size (bare bitmap); 1 the single-position layout.
+    shape.blocks.push_back({universe, h[2] == 0 ? 0 : 1 + (h[2] - 1u) * universe / 255});
   }
   const residue::ReportCodec codec(shape);
   const std::span<const uint8_t> payload(data + header, size - header);

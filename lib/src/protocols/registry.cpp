@@ -10,11 +10,12 @@
 namespace residue {
 namespace {
 
-// One row per protocol. Bump `version` whenever the protocol's report bits change.
+// One row per protocol. Bump `version` whenever the protocol's report bits change
+// (version 2 of ss and mss: a single position is sent in ceil(log2 m) bits, no flag).
 const std::array<ProtocolInfo, 2> kProtocols = {{
-    {"mss", 1, "ModularSubsetSelection: a residue per report, least-squares decode", "mss",
+    {"mss", 2, "ModularSubsetSelection: a residue per report, least-squares decode", "mss",
      &make_mss},
-    {"ss", 1, "Subset Selection: the accuracy-optimal baseline", "subset_selection",
+    {"ss", 2, "Subset Selection: the accuracy-optimal baseline", "subset_selection",
      &make_subset_selection},
 }};
 

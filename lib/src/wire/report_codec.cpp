@@ -34,9 +34,10 @@ bool ReportCodec::well_formed(const Report& report) const {
   if (report.block >= codecs_.size()) return false;
   const SubsetCodec& codec = codecs_[report.block];
   const std::vector<uint32_t>& items = report.items;
-  return items.size() == codec.subset_size() &&
+  const bool any_size = codec.subset_size() == 0;
+  return (any_size || items.size() == codec.subset_size()) &&
          std::adjacent_find(items.begin(), items.end(), std::greater_equal<>()) == items.end() &&
-         items.back() < codec.universe();
+         (items.empty() || items.back() < codec.universe());
 }
 
 std::size_t ReportCodec::bit_length(const Report& report) const {

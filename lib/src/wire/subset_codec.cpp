@@ -52,9 +52,20 @@ std::string range_text(uint32_t m) {
 
 SubsetCodec::SubsetCodec(uint32_t universe, uint32_t subset_size)
     : universe_(universe), subset_size_(subset_size) {
-  if (subset_size < 1 || subset_size > universe) {
-    throw Error("subset_size must be in [1, universe = " + std::to_string(universe) + "], but is " +
-                std::to_string(subset_size) + ".");
+  if (universe < 1 || subset_size > universe) {
+    throw Error("subset_size must be in [0, universe = " + std::to_string(universe) +
+                "] with universe >= 1, but is " + std::to_string(subset_size) + ".");
+  }
+  if (subset_size == 0) {
+    layout_ = Layout::kBitmap;
+    expected_bits_ = universe;
+    return;
+  }
+  if (subset_size == 1) {
+    layout_ = Layout::kSingle;
+    single_width_ = static_cast<unsigned>(std::bit_width(universe - 1));
+    expected_bits_ = single_width_;
+    return;
   }
   // b is part of the wire format, so it comes from integers only (no libm, no platform
   // drift). For gaps of mean g, a Rice code costs about b + 1 + (g + 1/2) / 2^b bits per
@@ -72,7 +83,27 @@ SubsetCodec::SubsetCodec(uint32_t universe, uint32_t subset_size)
 }
 
 double SubsetCodec::entropy_bits() const {
+  switch (layout_) {
+    case Layout::kBitmap:
+      return universe_;
+    case Layout::kSingle:
+      return std::log2(static_cast<double>(universe_));
+    case Layout::kChoose:
+      break;
+  }
   return log_choose(universe_, subset_size_) / std::log(2.0);
+}
+
+std::size_t SubsetCodec::max_bits() const {
+  switch (layout_) {
+    case Layout::kBitmap:
+      return universe_;
+    case Layout::kSingle:
+      return single_width_;
+    case Layout::kChoose:
+      break;
+  }
+  return 1 + std::size_t{universe_};
 }
 
 std::size_t SubsetCodec::rice_bits(std::span<const uint32_t> items) const {
@@ -86,10 +117,29 @@ std::size_t SubsetCodec::rice_bits(std::span<const uint32_t> items) const {
 }
 
 std::size_t SubsetCodec::bit_length(std::span<const uint32_t> items) const {
+  switch (layout_) {
+    case Layout::kBitmap:
+      return universe_;
+    case Layout::kSingle:
+      return single_width_;
+    case Layout::kChoose:
+      break;
+  }
   return 1 + std::min(rice_bits(items), std::size_t{universe_});
 }
 
+void SubsetCodec::write_bitmap(std::span<const uint32_t> items, BitWriter& out) const {
+  std::size_t i = 0;
+  for (uint64_t base = 0; base < universe_; base += 64) {
+    uint64_t word = 0;
+    for (; i < items.size() && items[i] < base + 64; ++i) word |= uint64_t{1} << (items[i] - base);
+    out.write_bits(word, static_cast<unsigned>(std::min<uint64_t>(64, universe_ - base)));
+  }
+}
+
 void SubsetCodec::write(std::span<const uint32_t> items, BitWriter& out) const {
+  if (layout_ == Layout::kBitmap) return write_bitmap(items, out);
+  if (layout_ == Layout::kSingle) return out.write_bits(items[0], single_width_);
   const unsigned b = rice_parameter_;
   if (rice_bits(items) < universe_) {
     out.write_bits(1, 1);
@@ -110,51 +160,66 @@ void SubsetCodec::write(std::span<const uint32_t> items, BitWriter& out) const {
     return;
   }
   out.write_bits(0, 1);
-  std::size_t i = 0;
-  for (uint64_t base = 0; base < universe_; base += 64) {
-    uint64_t word = 0;
-    for (; i < items.size() && items[i] < base + 64; ++i) word |= uint64_t{1} << (items[i] - base);
-    out.write_bits(word, static_cast<unsigned>(std::min<uint64_t>(64, universe_ - base)));
+  write_bitmap(items, out);
+}
+
+bool SubsetCodec::read_bitmap(BitReader& in, std::vector<uint32_t>& items,
+                              ParseError& error) const {
+  const uint32_t m = universe_;
+  const bool exact = layout_ == Layout::kChoose;
+  for (uint64_t base = 0; base < m; base += 64) {
+    const unsigned count = static_cast<unsigned>(std::min<uint64_t>(64, m - base));
+    const std::size_t word_start = in.bit_position();
+    uint64_t word;
+    if (!in.read_bits(count, word)) {
+      error = truncated(in, "the subset bitmap of " + std::to_string(m) + " bits");
+      return false;
+    }
+    for (; word != 0; word &= word - 1) {
+      const unsigned bit = static_cast<unsigned>(std::countr_zero(word));
+      if (exact && items.size() == subset_size_) {
+        error = error_at(word_start + bit,
+                         "subset has more than " + std::to_string(subset_size_) + " positions");
+        return false;
+      }
+      items.push_back(static_cast<uint32_t>(base + bit));
+    }
   }
+  if (exact && items.size() != subset_size_) {
+    error = error_at(in.bit_position() - 1, "subset has " + std::to_string(items.size()) +
+                                                " positions, expected " +
+                                                std::to_string(subset_size_));
+    return false;
+  }
+  return true;
 }
 
 bool SubsetCodec::read(BitReader& in, std::vector<uint32_t>& items, ParseError& error) const {
   const uint32_t m = universe_;
   const uint32_t omega = subset_size_;
   items.clear();
+  if (layout_ == Layout::kBitmap) return read_bitmap(in, items, error);
+  if (layout_ == Layout::kSingle) {
+    const std::size_t start = in.bit_position();
+    uint64_t value;
+    if (!in.read_bits(single_width_, value)) {
+      error = truncated(in, "the single position");
+      return false;
+    }
+    if (value >= m) {
+      error = error_at(start, "position " + std::to_string(value) + " is outside " + range_text(m));
+      return false;
+    }
+    items.push_back(static_cast<uint32_t>(value));
+    return true;
+  }
   uint64_t flag;
   if (!in.read_bits(1, flag)) {
     error = truncated(in, "the subset flag");
     return false;
   }
   items.reserve(omega);
-
-  if (flag == 0) {
-    for (uint64_t base = 0; base < m; base += 64) {
-      const unsigned count = static_cast<unsigned>(std::min<uint64_t>(64, m - base));
-      const std::size_t word_start = in.bit_position();
-      uint64_t word;
-      if (!in.read_bits(count, word)) {
-        error = truncated(in, "the subset bitmap of " + std::to_string(m) + " bits");
-        return false;
-      }
-      for (; word != 0; word &= word - 1) {
-        const unsigned bit = static_cast<unsigned>(std::countr_zero(word));
-        if (items.size() == omega) {
-          error = error_at(word_start + bit,
-                           "subset has more than " + std::to_string(omega) + " positions");
-          return false;
-        }
-        items.push_back(static_cast<uint32_t>(base + bit));
-      }
-    }
-    if (items.size() != omega) {
-      error = error_at(in.bit_position() - 1, "subset has " + std::to_string(items.size()) +
-                                                  " positions, expected " + std::to_string(omega));
-      return false;
-    }
-    return true;
-  }
+  if (flag == 0) return read_bitmap(in, items, error);
 
   const unsigned b = rice_parameter_;
   uint64_t next = 0;  // Smallest value the next position may take.

@@ -31,7 +31,8 @@ std::string current_answers() {
   for (const ProtocolParams& params :
        {ProtocolParams{.protocol = "ss", .k = 64, .epsilon = 1.0},
         ProtocolParams{.protocol = "mss", .k = 64, .epsilon = 1.0, .moduli = {53, 59, 61}},
-        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 4.0, .moduli = {503, 521, 557}}}) {
+        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 4.0, .moduli = {503, 521, 557}},
+        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 7.0, .moduli = {503, 521, 557}}}) {
     const Protocol p = make_protocol(params);
     const ReportCodec codec(p.shape());
     SeededRng rng(2024);  // known answers, not privacy

@@ -97,6 +97,7 @@ TEST_CASE("subsets written back to back read back in order", "[wire]") {
 TEST_CASE("the writer picks the shorter representation, bitmap on ties", "[wire]") {
   std::mt19937_64 rng(3);
   for (const Shape& s : kShapes) {
+    if (s.omega < 2) continue;  // one position has its own fixed-width layout
     INFO("m = " << s.m << ", omega = " << s.omega);
     const SubsetCodec codec(s.m, s.omega);
     for (int trial = 0; trial < 20; ++trial) {
@@ -120,8 +121,8 @@ TEST_CASE("a full subset is a bitmap and a sparse one is Rice coded", "[wire]") 
   REQUIRE(full.bit_length() == 65);
 
   BitWriter sparse;
-  const std::vector<uint32_t> one = {99'999};
-  SubsetCodec(100'000, 1).write(one, sparse);
+  const std::vector<uint32_t> two = {5, 99'999};
+  SubsetCodec(100'000, 2).write(two, sparse);
   REQUIRE((sparse.bytes()[0] & 1) == 1);
   REQUIRE(sparse.bit_length() < 40);
 }
@@ -168,8 +169,58 @@ TEST_CASE("entropy_bits is log2 of the binomial coefficient", "[wire]") {
   REQUIRE(SubsetCodec(9, 9).max_bits() == 10);
 }
 
-TEST_CASE("subset codec rejects sizes outside 1 to universe", "[wire]") {
-  REQUIRE_THROWS_AS(SubsetCodec(10, 0), Error);
+TEST_CASE("a single position takes ceil(log2 m) bits and nothing else", "[wire]") {
+  for (uint32_t m : {2u, 3u, 64u, 65u, 100'000u}) {
+    const SubsetCodec codec(m, 1);
+    const unsigned width = static_cast<unsigned>(std::ceil(std::log2(static_cast<double>(m))));
+    REQUIRE(codec.max_bits() == width);
+    REQUIRE(codec.expected_bits() == width);
+    for (uint32_t value : {0u, m / 2, m - 1}) {
+      BitWriter w;
+      const std::vector<uint32_t> one = {value};
+      codec.write(one, w);
+      REQUIRE(w.bit_length() == width);
+      REQUIRE(codec.bit_length(one) == width);
+      BitReader r(w.bytes(), w.bit_length());
+      std::vector<uint32_t> back;
+      ParseError error;
+      REQUIRE(codec.read(r, back, error));
+      REQUIRE(back == one);
+    }
+  }
+  // A value in [m, 2^width) is rejected at its byte.
+  BitWriter w;
+  w.write_bits(70, 7);
+  BitReader r(w.bytes(), w.bit_length());
+  std::vector<uint32_t> back;
+  ParseError error;
+  REQUIRE_FALSE(SubsetCodec(65, 1).read(r, back, error));
+  REQUIRE(error.offset == 0);
+  REQUIRE_THAT(error.message, Catch::Contains("position 70 is outside [0, 65)"));
+}
+
+TEST_CASE("a subset of any size is a bare bitmap", "[wire]") {
+  const SubsetCodec codec(70, 0);
+  REQUIRE(codec.max_bits() == 70);
+  for (const std::vector<uint32_t>& items :
+       {std::vector<uint32_t>{}, {0}, {3, 64, 69}, [] {
+          std::vector<uint32_t> all(70);
+          for (uint32_t i = 0; i < 70; ++i) all[i] = i;
+          return all;
+        }()}) {
+    BitWriter w;
+    codec.write(items, w);
+    REQUIRE(w.bit_length() == 70);
+    REQUIRE(codec.bit_length(items) == 70);
+    BitReader r(w.bytes(), w.bit_length());
+    std::vector<uint32_t> back;
+    ParseError error;
+    REQUIRE(codec.read(r, back, error));
+    REQUIRE(back == items);
+  }
+}
+
+TEST_CASE("subset codec rejects sizes above the universe", "[wire]") {
   REQUIRE_THROWS_AS(SubsetCodec(10, 11), Error);
   REQUIRE_THROWS_AS(SubsetCodec(0, 0), Error);
   REQUIRE_THROWS_WITH(SubsetCodec(10, 11), Catch::Contains("subset_size") && Catch::Contains("11"));

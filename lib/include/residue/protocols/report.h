@@ -26,7 +26,8 @@ struct Report {
 struct BlockShape {
   /// Size of the block's universe (MSS: the modulus m_j; SS: k).
   uint32_t universe = 0;
-  /// Exact number of positions in every report of this block (the subset size omega).
+  /// Exact number of positions in every report of this block (the subset size omega), or 0
+  /// for reports with any number of positions (unary encodings).
   uint32_t subset_size = 0;
 
   bool operator==(const BlockShape&) const = default;

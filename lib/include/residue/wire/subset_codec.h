@@ -1,12 +1,14 @@
-// SubsetCodec: the wire form of an omega-subset of [0, m), in O(m / 64 + omega) word operations.
-//
-// Layout (docs/wire_format.md): one flag bit, then either
-//   flag 0: a bitmap of m bits (bit x set when x is in the subset), or
-//   flag 1: omega Rice codes of the gaps g_0 = a_0, g_i = a_i - a_{i-1} - 1, with the
-//           Rice parameter b fixed by (m, omega) so it is never sent: g >> b in unary
-//           (ones ended by a zero), then the low b bits of g.
-// The writer picks whichever is shorter for the subset at hand (ties: bitmap). No
-// combinatorial ranks and no big integers: thousands of positions encode in microseconds,
+// SubsetCodec: the wire form of a set of positions in [0, m), in O(m / 64 + omega) word
+// operations. Three layouts, fixed by (m, omega) (docs/wire_format.md):
+//   omega = 1  the single position in ceil(log2 m) bits (MSS and SS at large epsilon, GRR).
+//   omega > 1  one flag bit, then either
+//              flag 0: a bitmap of m bits (bit x set when x is in the subset), or
+//              flag 1: omega Rice codes of the gaps g_0 = a_0, g_i = a_i - a_{i-1} - 1, with
+//              the Rice parameter b fixed by (m, omega) so it is never sent: g >> b in unary
+//              (ones ended by a zero), then the low b bits of g.
+//              The writer picks whichever is shorter for the subset at hand (ties: bitmap).
+//   omega = 0  any number of positions (unary encodings): the bitmap alone, m bits.
+// No combinatorial ranks and no big integers: thousands of positions encode in microseconds,
 // within about 1% of the entropy bound log2 C(m, omega) when omega is small relative to m.
 //
 //   SubsetCodec codec(1024, 276);
@@ -25,7 +27,8 @@ namespace residue {
 
 class SubsetCodec {
  public:
-  /// Throws Error unless 1 <= subset_size <= universe.
+  /// `subset_size` 0 means any number of positions. Throws Error unless universe >= 1 and
+  /// subset_size <= universe.
   SubsetCodec(uint32_t universe, uint32_t subset_size);
 
   uint32_t universe() const { return universe_; }
@@ -33,7 +36,8 @@ class SubsetCodec {
   unsigned rice_parameter() const { return rice_parameter_; }
 
   /// Exact encoded length of `items` in bits (flag included).
-  /// REQUIRES: items strictly increasing, subset_size() of them, all < universe().
+  /// REQUIRES: items strictly increasing, all < universe(), subset_size() of them (any
+  /// number when subset_size() is 0).
   std::size_t bit_length(std::span<const uint32_t> items) const;
   /// REQUIRES: as for bit_length.
   void write(std::span<const uint32_t> items, BitWriter& out) const;
@@ -41,19 +45,28 @@ class SubsetCodec {
   /// offset is the byte holding the offending bit); never reads past the reader's end.
   bool read(BitReader& in, std::vector<uint32_t>& items, ParseError& error) const;
 
-  /// Mean encoded length for a uniformly random subset (flag included).
+  /// Mean encoded length for a uniformly random subset (flag included); for omega > 1 the
+  /// smaller of the bitmap's and Rice's expected lengths, an upper bound on the mean.
   double expected_bits() const { return expected_bits_; }
-  /// log2 C(universe, subset_size): the fewest bits any encoding can average.
+  /// log2 C(universe, subset_size): the fewest bits any encoding can average (m for a
+  /// subset of any size: the bitmap is the bound for a uniformly random one).
   double entropy_bits() const;
-  /// Longest possible encoding: the flag plus the bitmap.
-  std::size_t max_bits() const { return 1 + std::size_t{universe_}; }
+  /// Longest possible encoding.
+  std::size_t max_bits() const;
 
  private:
+  enum class Layout { kChoose, kSingle, kBitmap };
+
   std::size_t rice_bits(std::span<const uint32_t> items) const;
+  void write_bitmap(std::span<const uint32_t> items, BitWriter& out) const;
+  /// Appends the bitmap's positions to `items`; with kChoose, exactly subset_size of them.
+  bool read_bitmap(BitReader& in, std::vector<uint32_t>& items, ParseError& error) const;
 
   uint32_t universe_;
   uint32_t subset_size_;
+  Layout layout_ = Layout::kChoose;
   unsigned rice_parameter_ = 0;
+  unsigned single_width_ = 0;
   double expected_bits_ = 0;
 };
 
