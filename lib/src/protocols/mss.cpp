@@ -185,7 +185,53 @@ class MssEstimator final : public Estimator {
   std::shared_ptr<const MssModel> model_;
 };
 
+// The attack of the MSS paper (Eq. 7's setting): a uniform residue r of the subset, then a
+// uniform value of [0, k) with that residue. Eq. 7 assumes ceil(k / m_j) such values; the
+// real class sizes (1 or 2 for moduli above k/2) make the attack succeed more often
+// (docs/attacks.md). A residue with no value below k (m_j > k) falls back to a uniform guess.
+class MssAttack final : public Attack {
+ public:
+  explicit MssAttack(std::shared_ptr<const MssModel> model) : model_(std::move(model)) {}
+
+  uint32_t guess(const Report& report, Rng& rng) const override {
+    const uint32_t k = model_->matrix.k();
+    const uint32_t m = model_->matrix.moduli()[report.block];
+    const uint32_t r = report.items[rng.uniform(report.items.size())];
+    if (r >= k) return static_cast<uint32_t>(rng.uniform(k));
+    const uint32_t members = model_->matrix.class_size(report.block, r);
+    return r + m * static_cast<uint32_t>(rng.uniform(members));
+  }
+
+  double success(uint32_t value) const override {
+    const ResidueMatrix& a = model_->matrix;
+    const double k = a.k();
+    double total = 0;
+    for (std::size_t j = 0; j < a.blocks(); ++j) {
+      const SubsetSelectionRates& r = model_->rates[j];
+      const uint32_t m = a.moduli()[j];
+      const double empty = m > a.k() ? m - a.k() : 0;  // residues with no value below k
+      total += r.p / (r.subset_size * a.class_size(j, value % m)) + empty * r.q / r.subset_size / k;
+    }
+    return total / static_cast<double>(a.blocks());
+  }
+
+ private:
+  std::shared_ptr<const MssModel> model_;
+};
+
 }  // namespace
+
+double mss_paper_attack_rate(const ProtocolParams& params) {
+  const Protocol p = make_mss(params);
+  double total = 0;
+  for (std::size_t j = 0; j < p.params().moduli.size(); ++j) {
+    const uint32_t m = p.params().moduli[j];
+    const SubsetSelectionRates r =
+        subset_selection_rates(m, p.params().subset_sizes[j], p.params().epsilon);
+    total += r.p / (r.subset_size * std::ceil(static_cast<double>(p.params().k) / m));
+  }
+  return total / static_cast<double>(p.params().moduli.size());
+}
 
 Protocol make_mss(const ProtocolParams& params) {
   if (params.protocol != "mss") throw Error("make_mss: protocol is \"" + params.protocol + "\".");
@@ -193,6 +239,7 @@ Protocol make_mss(const ProtocolParams& params) {
   if (params.moduli.empty()) {
     throw Error("mss: no moduli given; complete_params() chooses them for (k, epsilon).");
   }
+  if (params.seeds != 0) throw Error("mss: seeds are an OLH parameter; leave them 0.");
   validate_moduli(params.k, params.moduli);
   ProtocolParams p = params;
   if (p.subset_sizes.empty()) {
@@ -210,7 +257,7 @@ Protocol make_mss(const ProtocolParams& params) {
     shape.blocks.push_back({p.moduli[j], p.subset_sizes[j]});
   }
   return Protocol(std::move(p), std::move(shape), std::make_shared<MssEncoder>(model),
-                  std::make_shared<MssEstimator>(model));
+                  std::make_shared<MssEstimator>(model), std::make_shared<MssAttack>(model));
 }
 
 }  // namespace residue

@@ -26,7 +26,8 @@ nlohmann::json to_json(const ProtocolParams& params) {
           {"k", params.k},
           {"epsilon", params.epsilon},
           {"moduli", params.moduli},
-          {"subset_sizes", params.subset_sizes}};
+          {"subset_sizes", params.subset_sizes},
+          {"seeds", params.seeds}};
 }
 
 namespace {
@@ -55,6 +56,7 @@ ProtocolParams params_from_json(const nlohmann::json& json) {
   if (json.contains("moduli")) p.moduli = field<std::vector<uint32_t>>(json, "moduli");
   if (json.contains("subset_sizes"))
     p.subset_sizes = field<std::vector<uint32_t>>(json, "subset_sizes");
+  if (json.contains("seeds")) p.seeds = field<uint32_t>(json, "seeds");
   if (json.contains("id") && field<std::string>(json, "id") != protocol_id(p)) {
     throw Error("protocol params: id \"" + field<std::string>(json, "id") +
                 "\" is not the id this library uses for that protocol, \"" + protocol_id(p) +

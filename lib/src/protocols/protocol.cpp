@@ -8,12 +8,13 @@
 namespace residue {
 
 Protocol::Protocol(ProtocolParams params, ReportShape shape, std::shared_ptr<const Encoder> encoder,
-                   std::shared_ptr<const Estimator> estimator)
+                   std::shared_ptr<const Estimator> estimator, std::shared_ptr<const Attack> attack)
     : params_(std::move(params)),
       id_(protocol_id(params_)),
       shape_(std::move(shape)),
       encoder_(std::move(encoder)),
-      estimator_(std::move(estimator)) {}
+      estimator_(std::move(estimator)),
+      attack_(std::move(attack)) {}
 
 std::vector<double> Protocol::standard_errors(const Tally& tally, const Estimate& estimate,
                                               std::span<const uint32_t> values) const {

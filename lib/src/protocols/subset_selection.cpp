@@ -141,6 +141,21 @@ class SubsetSelectionEstimator final : public Estimator {
   SubsetSelectionRates rates_;
 };
 
+// The attacker picks a uniform element of the subset (Arcolezi et al. 2025): right with
+// probability p / omega.
+class SubsetSelectionAttack final : public Attack {
+ public:
+  explicit SubsetSelectionAttack(SubsetSelectionRates rates) : rates_(rates) {}
+
+  uint32_t guess(const Report& report, Rng& rng) const override {
+    return report.items[rng.uniform(report.items.size())];
+  }
+  double success(uint32_t) const override { return rates_.p / rates_.subset_size; }
+
+ private:
+  SubsetSelectionRates rates_;
+};
+
 }  // namespace
 
 SubsetSelectionRates subset_selection_rates(uint32_t m, uint32_t omega, double epsilon) {
@@ -198,6 +213,7 @@ Protocol make_subset_selection(const ProtocolParams& params) {
     throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   if (!params.moduli.empty()) throw Error("ss: moduli are an MSS parameter; leave them empty.");
+  if (params.seeds != 0) throw Error("ss: seeds are an OLH parameter; leave them 0.");
   if (params.subset_sizes.size() > 1) {
     throw Error("ss: expected one subset size, got " + std::to_string(params.subset_sizes.size()) +
                 ".");
@@ -208,7 +224,8 @@ Protocol make_subset_selection(const ProtocolParams& params) {
   ReportShape shape{{BlockShape{p.k, p.subset_sizes[0]}}};
   const std::string id = protocol_id(p);
   return Protocol(std::move(p), std::move(shape), std::make_shared<SubsetSelectionEncoder>(rates),
-                  std::make_shared<SubsetSelectionEstimator>(id, rates));
+                  std::make_shared<SubsetSelectionEstimator>(id, rates),
+                  std::make_shared<SubsetSelectionAttack>(rates));
 }
 
 }  // namespace residue

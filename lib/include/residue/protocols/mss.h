@@ -23,4 +23,9 @@ namespace residue {
 /// moduli are invalid for k (validate_moduli) or subset sizes do not match them.
 Protocol make_mss(const ProtocolParams& params);
 
+/// The MSS paper's figure for its reconstruction attack (Eq. 7),
+/// (1/l) sum_j p_j / (omega_j ceil(k / m_j)). It assumes every residue class has ceil(k/m_j)
+/// members; the attack's real rate, Protocol::attack().success(), counts the actual sizes.
+double mss_paper_attack_rate(const ProtocolParams& params);
+
 }  // namespace residue

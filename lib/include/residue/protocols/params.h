@@ -19,7 +19,8 @@
 namespace residue {
 
 struct ProtocolParams {
-  /// Registered protocol name: "mss" or "ss".
+  /// Registered protocol name (protocols/registry.h): "mss", "ss", "grr", "sue", "oue",
+  /// "olh", "hr", "pgr".
   std::string protocol;
   /// Domain size: values are indices in [0, k).
   uint32_t k = 0;
@@ -29,6 +30,8 @@ struct ProtocolParams {
   std::vector<uint32_t> moduli;
   /// Subset size omega of each block (MSS: one per modulus; SS: one). Empty means "optimal".
   std::vector<uint32_t> subset_sizes;
+  /// OLH only: size of the public pool of hash seeds a client draws from (0: the default).
+  uint32_t seeds = 0;
 
   bool operator==(const ProtocolParams&) const = default;
 };

@@ -1,9 +1,10 @@
 // Encoder, Estimator and Protocol: the one interface every frequency oracle implements.
 //
 // A protocol is small: an Encoder (client side: value -> randomized Report), the shared
-// Tally (sufficient statistics), and an Estimator (Tally -> unbiased frequencies, plus the
-// closed-form variance of those estimates). A Protocol bundles them with their validated
-// parameters; it is an immutable value, cheap to copy, safe to share between threads.
+// Tally (sufficient statistics), an Estimator (Tally -> unbiased frequencies, plus the
+// closed-form variance of those estimates), and the single-report Attack an analyst
+// measures it against. A Protocol bundles them with their validated parameters; it is an
+// immutable value, cheap to copy, safe to share between threads.
 // The daemon, the CLI and the retrieval builders never special-case a protocol.
 //
 //   Protocol p = make_protocol(complete_params({.protocol = "mss", .k = 1024, .epsilon = 1}));
@@ -73,10 +74,23 @@ class Estimator {
                                         std::span<const uint32_t> values) const = 0;
 };
 
+/// The data-reconstruction attack on one report (docs/attacks.md): what an adversary who
+/// sees a single report guesses the value was, and how often that guess is right. Each
+/// protocol's attack is the standard one from the literature (the MSS author's code for GRR,
+/// SS, UE and LH; the uniform pick from the report's support set otherwise). Thread-safe.
+class Attack {
+ public:
+  virtual ~Attack() = default;
+  /// The attacker's guess of the value behind `report`, in [0, k).
+  virtual uint32_t guess(const Report& report, Rng& rng) const = 0;
+  /// Exact P[guess(encode(value)) == value], over both the client's and the attacker's coins.
+  virtual double success(uint32_t value) const = 0;
+};
+
 class Protocol {
  public:
   Protocol(ProtocolParams params, ReportShape shape, std::shared_ptr<const Encoder> encoder,
-           std::shared_ptr<const Estimator> estimator);
+           std::shared_ptr<const Estimator> estimator, std::shared_ptr<const Attack> attack);
 
   const ProtocolParams& params() const { return params_; }
   /// Versioned id of the report encoding, e.g. "residue.mss.1".
@@ -84,6 +98,7 @@ class Protocol {
   const ReportShape& shape() const { return shape_; }
   const Encoder& encoder() const { return *encoder_; }
   const Estimator& estimator() const { return *estimator_; }
+  const Attack& attack() const { return *attack_; }
   Tally new_tally() const { return Tally(id_, shape_); }
 
   /// Standard errors of `estimate` at `values`: the closed-form variance evaluated at the
@@ -97,6 +112,7 @@ class Protocol {
   ReportShape shape_;
   std::shared_ptr<const Encoder> encoder_;
   std::shared_ptr<const Estimator> estimator_;
+  std::shared_ptr<const Attack> attack_;
 };
 
 }  // namespace residue

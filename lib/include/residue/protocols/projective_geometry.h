@@ -1,0 +1,11 @@
+// projective geometry response (placeholder: being implemented).
+#pragma once
+
+#include "residue/protocols/params.h"
+#include "residue/protocols/protocol.h"
+
+namespace residue {
+
+Protocol make_projective_geometry(const ProtocolParams& params);
+
+}  // namespace residue
