@@ -17,39 +17,29 @@
 namespace residue {
 namespace {
 
-void check_against_theory(const Protocol& p, const std::vector<double>& probabilities, uint64_t n,
-                          uint64_t seed, int trials = 200) {
-  const testing::MseTrials got = testing::run_mse_trials(p, probabilities, n, trials, seed);
-  const double theory = p.estimator().mean_variance(probabilities, n);
-  INFO(p.id() << " k=" << p.params().k << " eps=" << p.params().epsilon << " n=" << n
-              << ": empirical " << got.mean << " +- " << got.standard_error << ", theory " << theory
-              << ", ratio " << got.mean / theory);
-  CHECK(got.standard_error < 0.02 * theory);
-  CHECK(std::abs(got.mean - theory) <= 4.5 * got.standard_error);
-}
-
 Protocol build(const std::string& name, uint32_t k, double eps, std::vector<uint32_t> moduli = {}) {
   return make_protocol(
       complete_params({.protocol = name, .k = k, .epsilon = eps, .moduli = moduli}));
 }
 
 TEST_CASE("ss empirical mse matches the exact variance", "[stats][ss]") {
-  check_against_theory(build("ss", 256, 1.0), testing::zipf(256, 1.1), 20000, 1);
-  check_against_theory(build("ss", 256, 4.0), testing::spike(256), 20000, 2);
-  check_against_theory(build("ss", 1000, 2.0), testing::zipf(1000, 0.6), 10000, 3);
+  testing::check_against_theory(build("ss", 256, 1.0), testing::zipf(256, 1.1), 20000, 1);
+  testing::check_against_theory(build("ss", 256, 4.0), testing::spike(256), 20000, 2);
+  testing::check_against_theory(build("ss", 1000, 2.0), testing::zipf(1000, 0.6), 10000, 3);
 }
 
 TEST_CASE("mss empirical mse matches the full first-order theory", "[stats][mss]") {
   // protocols.md 8.7: the main term alone predicts 6.53e-4 here; simulations measure ~6.8e-4.
-  check_against_theory(build("mss", 64, 1.0, {53, 59, 61}), testing::zipf(64, 1.1), 6000, 4);
+  testing::check_against_theory(build("mss", 64, 1.0, {53, 59, 61}), testing::zipf(64, 1.1), 6000,
+                                4);
   // protocols.md 14.2: on spike data at eps=4, k=256 the terms beyond the main one are 14%.
-  check_against_theory(build("mss", 256, 4.0), testing::spike(256), 20000, 5);
+  testing::check_against_theory(build("mss", 256, 4.0), testing::spike(256), 20000, 5);
   // Chosen moduli for k = 1000, their product astronomically larger than k.
-  check_against_theory(build("mss", 1000, 2.0), testing::zipf(1000, 1.1), 20000, 6);
+  testing::check_against_theory(build("mss", 1000, 2.0), testing::zipf(1000, 1.1), 20000, 6);
   // Moduli below k/2 (classes of 2 and 3 values), poorly conditioned: inflation about 2x.
   // Its per-trial MSE is heavy-tailed (a few weak directions), hence more trials for power.
-  check_against_theory(build("mss", 100, 1.0, {43, 47, 53, 59}), testing::zipf(100, 0.8), 10000, 7,
-                       600);
+  testing::check_against_theory(build("mss", 100, 1.0, {43, 47, 53, 59}), testing::zipf(100, 0.8),
+                                10000, 7, 600);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -61,6 +62,21 @@ inline MseTrials run_mse_trials(const Protocol& protocol, const std::vector<doub
   for (double m : mse) ss += (m - out.mean) * (m - out.mean);
   out.standard_error = std::sqrt(ss / (trials - 1) / trials);
   return out;
+}
+
+/// The statistical check of tests/stats: T seeded trials, then a z-test of the empirical MSE
+/// against Estimator::mean_variance at 4.5 standard errors (false alarm ~7e-6), with the
+/// standard error itself required below 2% of the theory so the check has power (it resolves
+/// a 9% deviation). See tests/stats/mse_test.cpp for the reasoning.
+inline void check_against_theory(const Protocol& p, const std::vector<double>& probabilities,
+                                 uint64_t n, uint64_t seed, int trials = 200) {
+  const MseTrials got = run_mse_trials(p, probabilities, n, trials, seed);
+  const double theory = p.estimator().mean_variance(probabilities, n);
+  INFO(p.id() << " k=" << p.params().k << " eps=" << p.params().epsilon << " n=" << n
+              << ": empirical " << got.mean << " +- " << got.standard_error << ", theory " << theory
+              << ", ratio " << got.mean / theory);
+  CHECK(got.standard_error < 0.02 * theory);
+  CHECK(std::abs(got.mean - theory) <= 4.5 * got.standard_error);
 }
 
 }  // namespace residue::testing
