@@ -6,6 +6,9 @@
 namespace residue {
 
 void add_simulate_command(CLI::App& app);  // simulate.cpp
+void add_compare_command(CLI::App& app);   // compare.cpp
+void add_attack_command(CLI::App& app);    // attack.cpp
+void add_audit_command(CLI::App& app);     // audit.cpp
 void add_moduli_command(CLI::App& app);    // moduli.cpp
 
 }  // namespace residue

@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
   CLI::App app{"residue: local differential privacy frequency estimation, offline tools"};
   app.require_subcommand(1);
   residue::add_simulate_command(app);
+  residue::add_compare_command(app);
+  residue::add_attack_command(app);
+  residue::add_audit_command(app);
   residue::add_moduli_command(app);
   try {
     app.parse(argc, argv);

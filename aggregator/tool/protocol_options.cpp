@@ -5,12 +5,12 @@
 
 namespace residue {
 
-void ProtocolOptions::add_to(CLI::App& command) {
+void ProtocolOptions::add_to(CLI::App& command, const std::string& flag) {
   std::string known;
   for (const ProtocolInfo& info : registered_protocols()) {
     known += (known.empty() ? "" : ", ") + std::string(info.name);
   }
-  command.add_option("--protocol", names, "Protocols, comma-separated (" + known + ")")
+  command.add_option(flag, names, "Protocols, comma-separated (" + known + "), or all")
       ->delimiter(',')
       ->capture_default_str();
   command.add_option("--ell", ell, "MSS: number of moduli (default: searched)")
@@ -35,8 +35,13 @@ ModuliOptions ProtocolOptions::moduli_options() const {
 std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint32_t k,
                                            double epsilon) {
   if (options.names.empty()) throw Error("--protocol names no protocol.");
+  std::vector<std::string> names = options.names;
+  if (names == std::vector<std::string>{"all"}) {
+    names.clear();
+    for (const ProtocolInfo& info : registered_protocols()) names.emplace_back(info.name);
+  }
   std::vector<BuiltProtocol> out;
-  for (const std::string& name : options.names) {
+  for (const std::string& name : names) {
     ProtocolParams params{.protocol = name, .k = k, .epsilon = epsilon};
     find_protocol(name);
     check_k_and_epsilon(params);

@@ -19,8 +19,9 @@ struct ProtocolOptions {
   double max_inflation = ModuliOptions{}.max_inflation;
   std::vector<uint32_t> moduli;
 
-  /// Registers --protocol (comma-separated), --ell, --max-inflation, --moduli.
-  void add_to(CLI::App& command);
+  /// Registers `flag` (comma-separated protocol names, or "all"), --ell, --max-inflation,
+  /// --moduli.
+  void add_to(CLI::App& command, const std::string& flag = "--protocol");
   ModuliOptions moduli_options() const;
 };
 
@@ -30,8 +31,8 @@ struct BuiltProtocol {
   std::optional<ModuliChoice> moduli_choice;
 };
 
-/// Builds every protocol named in `options` for (k, epsilon). Throws Error naming the bad
-/// argument.
+/// Builds every protocol named in `options` ("all": every registered one) for (k, epsilon).
+/// Throws Error naming the bad argument.
 std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint32_t k,
                                            double epsilon);
 

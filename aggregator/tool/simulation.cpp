@@ -19,12 +19,15 @@ double elapsed_ns(Clock::time_point from, Clock::time_point to) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
 
-// Streams of SeededRng: the population of trial t, and protocol i's clients in trial t.
+// Streams of SeededRng: the population of trial t, protocol i's clients and its attacker.
 uint64_t population_stream(uint32_t trial) {
   return uint64_t{trial} << 8;
 }
 uint64_t client_stream(uint32_t trial, std::size_t protocol) {
   return (uint64_t{trial} << 8) | (protocol + 1);
+}
+uint64_t attacker_stream(uint32_t trial, std::size_t protocol) {
+  return client_stream(trial, protocol) | (uint64_t{1} << 63);
 }
 
 }  // namespace
@@ -53,9 +56,15 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
     results.push_back(ProtocolResult{.protocol = p, .last_tally = p.new_tally()});
     results.back().mse_theory = p.estimator().mean_variance(data.probabilities(), config.n);
     results.back().entropy_bits = codecs.back().entropy_bits();
+    for (uint32_t v = 0; v < config.k; ++v) {
+      if (data.probabilities()[v] > 0) {
+        results.back().attack_rate_theory += data.probabilities()[v] * p.attack().success(v);
+      }
+    }
   }
 
   std::vector<std::vector<double>> mse(protocols.size());
+  std::vector<uint64_t> attack_hits(protocols.size());
   std::vector<double> bits_total(protocols.size()), encode_ns(protocols.size()),
       wire_ns(protocols.size());
   std::size_t done = 0;
@@ -70,6 +79,7 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
       const Protocol& p = protocols[i];
       ProtocolResult& r = results[i];
       SeededRng rng(config.seed, client_stream(t, i));
+      SeededRng attack_rng(config.seed, attacker_stream(t, i));
       Tally tally = p.new_tally();
       std::vector<Report> chunk(reports_per_chunk(p.shape(), config.n));
       BitWriter writer;
@@ -81,6 +91,10 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
         for (std::size_t c = 0; c < count; ++c)
           p.encoder().encode(values[start + c], rng, chunk[c]);
         const auto t1 = Clock::now();
+        for (std::size_t c = 0; c < count; ++c) {
+          attack_hits[i] += p.attack().guess(chunk[c], attack_rng) == values[start + c];
+        }
+        const auto t1_wire = Clock::now();
         // Every report crosses the wire: written, measured, and parsed back strictly.
         for (std::size_t c = 0; c < count; ++c) {
           writer.clear();
@@ -98,13 +112,17 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
         tally.add(std::span<const Report>(chunk.data(), count));
         const auto t3 = Clock::now();
         encode_ns[i] += elapsed_ns(t0, t1);
-        wire_ns[i] += elapsed_ns(t1, t2);
+        wire_ns[i] += elapsed_ns(t1_wire, t2);
         tally_ns += elapsed_ns(t2, t3);
       }
       const auto d0 = Clock::now();
       Estimate estimate = p.estimator().estimate(tally);
       const auto d1 = Clock::now();
       mse[i].push_back(mean_squared_error(estimate.frequencies, truth));
+      r.mse_clip +=
+          mean_squared_error(postprocess(estimate.frequencies, Postprocess::kClip), truth);
+      r.mse_normsub +=
+          mean_squared_error(postprocess(estimate.frequencies, Postprocess::kNormSub), truth);
       r.tally_ms += tally_ns / 1e6;
       r.decode_ms += elapsed_ns(d0, d1) / 1e6;
       r.solver_iterations = estimate.solver_iterations;
@@ -132,6 +150,9 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
     r.wire_ns = wire_ns[i] / reports;
     r.tally_ms /= trials;
     r.decode_ms /= trials;
+    r.mse_clip /= trials;
+    r.mse_normsub /= trials;
+    r.attack_rate = static_cast<double>(attack_hits[i]) / reports;
   }
   return results;
 }

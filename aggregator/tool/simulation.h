@@ -1,6 +1,7 @@
-// The simulation behind `residue simulate` (and the benchmarks): many clients randomize
-// values drawn from a Distribution, every report goes through the wire codec and into a
-// tally, and the estimate is scored against the truth and against closed-form theory.
+// The simulation behind `residue simulate`, `residue compare` and the benchmarks: many
+// clients randomize values drawn from a Distribution, every report goes through the wire
+// codec and into a tally, an attacker guesses each value from its report, and the estimate
+// (unbiased, clipped, projected) is scored against the truth and the closed-form theory.
 //
 // Every protocol sees the same sampled population in a trial. Randomness is SeededRng
 // (reproducible from --seed; simulation only, not private).
@@ -41,7 +42,11 @@ struct ProtocolResult {
   double wire_ns = 0;       ///< per report: write + strict read back
   double tally_ms = 0;
   double decode_ms = 0;
-  int solver_iterations = 0;  ///< last trial
+  double mse_clip = 0;            ///< MSE of the clipped estimate, max(f, 0)
+  double mse_normsub = 0;         ///< MSE of the estimate projected onto the simplex (Norm-Sub)
+  double attack_rate = 0;         ///< share of reports whose single-report attack guessed right
+  double attack_rate_theory = 0;  ///< sum_v f_v Attack::success(v) for the population
+  int solver_iterations = 0;      ///< last trial
   // The last trial, for tables of individual values.
   std::vector<double> last_truth;  ///< true frequencies
   Estimate last_estimate;

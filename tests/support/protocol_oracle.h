@@ -15,12 +15,23 @@
 
 namespace residue::testing {
 
-/// Calls fn for every well-formed report of `shape` (every omega-subset of every block).
-/// Only for tiny shapes.
+/// Calls fn for every well-formed report of `shape`: every omega-subset of every block, or
+/// every subset of any size for blocks with subset_size 0. Only for tiny shapes.
 inline void for_each_report(const ReportShape& shape,
                             const std::function<void(const Report&)>& fn) {
   for (uint32_t j = 0; j < shape.blocks.size(); ++j) {
-    const uint32_t m = shape.blocks[j].universe, w = shape.blocks[j].subset_size;
+    const uint32_t m = shape.blocks[j].universe;
+    if (shape.blocks[j].subset_size == 0) {
+      for (uint64_t mask = 0; mask < (uint64_t{1} << m); ++mask) {
+        Report r{.block = j, .items = {}};
+        for (uint32_t x = 0; x < m; ++x) {
+          if (mask >> x & 1) r.items.push_back(x);
+        }
+        fn(r);
+      }
+      continue;
+    }
+    const uint32_t w = shape.blocks[j].subset_size;
     Report r{.block = j, .items = {}};
     for (uint32_t i = 0; i < w; ++i) r.items.push_back(i);
     while (true) {

@@ -1,11 +1,237 @@
 #include "residue/protocols/projective_geometry.h"
 
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <string>
+
+#include "protocols/projective_geometry_internal.h"
 #include "residue/core/error.h"
 
 namespace residue {
+namespace {
+
+struct PgrModel {
+  std::string id;
+  uint32_t k;
+  ProjectiveGeometryRates rates;
+  ProjectiveSpace space;
+  double hit;  // e^eps p: P[u | v] for u on S_v
+};
+
+class PgrEncoder final : public Encoder {
+ public:
+  explicit PgrEncoder(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
+
+  // Draws: one uniform01 for the coin, one uniform(q - 1) for a nonzero dot product when
+  // the report is off S_v, then one uniform draw for the t - 1 free coordinates.
+  void encode(uint32_t value, Rng& rng, Report& out) const override {
+    const PgrModel& m = *model_;
+    if (value >= m.k) {
+      throw Error("pgr: value " + std::to_string(value) + " is outside [0, " + std::to_string(m.k) +
+                  ").");
+    }
+    uint32_t v[ProjectiveSpace::kMaxDimension];
+    const std::span<uint32_t> vs(v, m.rates.t);
+    m.space.point(value, vs);
+    const uint32_t target =
+        rng.bernoulli(m.rates.s) ? 0 : 1 + static_cast<uint32_t>(rng.uniform(m.rates.q - 1));
+    out.block = 0;
+    out.items.assign(1, m.space.sample_point(vs, target, rng));
+  }
+
+  double probability(const Report& report, uint32_t value) const override {
+    const PgrModel& m = *model_;
+    return m.space.orthogonal(report.items[0], value) ? m.hit : m.rates.p;
+  }
+
+ private:
+  std::shared_ptr<const PgrModel> model_;
+};
+
+// T_v for every point v from the tally's counts, through the fast decoder; 32-bit sums when
+// they fit (every sum is at most n), which halves the decoder's memory traffic.
+std::vector<double> hyperplane_counts(const ProjectiveSpace& space,
+                                      std::span<const uint64_t> counts, uint64_t n) {
+  std::vector<double> out(counts.size());
+  if (n <= std::numeric_limits<uint32_t>::max()) {
+    std::vector<uint32_t> y(counts.begin(), counts.end()), sums(counts.size());
+    orthogonal_sums<uint32_t>(space, y, sums);
+    std::copy(sums.begin(), sums.end(), out.begin());
+  } else {
+    std::vector<uint64_t> sums(counts.size());
+    orthogonal_sums<uint64_t>(space, counts, sums);
+    for (std::size_t v = 0; v < sums.size(); ++v) out[v] = static_cast<double>(sums[v]);
+  }
+  return out;
+}
+
+class PgrEstimator final : public Estimator {
+ public:
+  explicit PgrEstimator(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
+
+  Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
+    const PgrModel& m = *model_;
+    check(tally);
+    const uint64_t n = tally.reports(0);
+    if (n == 0) throw Error("pgr: the tally holds no reports.");
+    const std::vector<double> on_hyperplane = hyperplane_counts(m.space, tally.counts(0), n);
+    Estimate e;
+    e.reports = n;
+    e.frequencies.resize(m.k);
+    const double nd = static_cast<double>(n);
+    for (uint32_t v = 0; v < m.k; ++v) {
+      e.frequencies[v] = (on_hyperplane[v] / nd - m.rates.r) / m.rates.gap;
+    }
+    return e;
+  }
+
+  double mean_variance(std::span<const double> f, uint64_t n) const override {
+    check_size(f);
+    double sum = 0;
+    for (double fv : f) sum += model_->rates.variance(fv, static_cast<double>(n));
+    return sum / static_cast<double>(f.size());
+  }
+
+  std::vector<double> variances(std::span<const double> f, const Tally& tally,
+                                std::span<const uint32_t> values) const override {
+    check(tally);
+    check_size(f);
+    std::vector<double> out;
+    out.reserve(values.size());
+    for (uint32_t v : values) {
+      out.push_back(model_->rates.variance(f[v], static_cast<double>(tally.total_reports())));
+    }
+    return out;
+  }
+
+ private:
+  void check(const Tally& tally) const {
+    if (tally.protocol_id() != model_->id || tally.block_count() != 1 ||
+        tally.universe(0) != model_->rates.universe) {
+      throw Error("pgr: the tally is for \"" + tally.protocol_id() + "\", not this " + model_->id +
+                  " protocol on K = " + std::to_string(model_->rates.universe) + " points.");
+    }
+  }
+  void check_size(std::span<const double> f) const {
+    if (f.size() != model_->k) {
+      throw Error("pgr: expected " + std::to_string(model_->k) + " frequencies, got " +
+                  std::to_string(f.size()) + ".");
+    }
+  }
+
+  std::shared_ptr<const PgrModel> model_;
+};
+
+// The attacker guesses a uniform element of S_u n [0, k), the values the report u supports
+// (protocols.md 10), or a uniform value when that set is empty. With m_u = |S_u n [0, k)| and
+// E = #{u : m_u = 0}, the guess is right with probability
+//   success(x) = e^eps p sum_{u on S_x} 1/m_u + p E / k
+// (u on S_x <=> x in S_u, and then m_u >= 1). Both m (the decoder applied to the indicator
+// of [0, k)) and the sums of 1/m_u (the decoder applied to 1/m) take O(K q t), once, on
+// first use. When k = K every m_u is cset and success is e^eps p; when k < K the sets shrink
+// and the attack does better, the anomaly the MSS paper reports (docs/protocols/pgr.md).
+class PgrAttack final : public Attack {
+ public:
+  explicit PgrAttack(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
+
+  uint32_t guess(const Report& report, Rng& rng) const override {
+    const PgrModel& m = *model_;
+    const uint32_t u = report.items[0];
+    if (tables().support[u] == 0) return static_cast<uint32_t>(rng.uniform(m.k));
+    // Rejection from S_u: expected cset / m_u draws. When t is the smallest with K >= k,
+    // [0, k) holds every point with u_0 = 0, which meets S_u in at least cint points, so
+    // that is at most about q.
+    uint32_t x[ProjectiveSpace::kMaxDimension];
+    const std::span<uint32_t> xs(x, m.rates.t);
+    m.space.point(u, xs);
+    while (true) {
+      const uint32_t w = m.space.sample_point(xs, 0, rng);
+      if (w < m.k) return w;
+    }
+  }
+
+  double success(uint32_t value) const override { return tables().success.at(value); }
+
+ private:
+  struct Tables {
+    std::vector<uint32_t> support;  // m_u, size K
+    std::vector<double> success;    // size k
+  };
+
+  const Tables& tables() const {
+    std::call_once(once_, [this] {
+      const PgrModel& m = *model_;
+      const uint32_t universe = m.rates.universe;
+      std::vector<uint32_t> in_domain(universe, 0);
+      std::fill(in_domain.begin(), in_domain.begin() + m.k, 1u);
+      tables_.support.resize(universe);
+      orthogonal_sums<uint32_t>(m.space, in_domain, tables_.support);
+      std::vector<double> weight(universe), sums(universe);
+      double empty = 0;
+      for (uint32_t u = 0; u < universe; ++u) {
+        const uint32_t size = tables_.support[u];
+        weight[u] = size == 0 ? 0.0 : 1.0 / size;
+        empty += size == 0;
+      }
+      orthogonal_sums<double>(m.space, weight, sums);
+      tables_.success.resize(m.k);
+      for (uint32_t x = 0; x < m.k; ++x) {
+        tables_.success[x] = m.hit * sums[x] + m.rates.p * empty / m.k;
+      }
+    });
+    return tables_;
+  }
+
+  std::shared_ptr<const PgrModel> model_;
+  mutable std::once_flag once_;
+  mutable Tables tables_;
+};
+
+void check_params(const ProtocolParams& params) {
+  if (params.protocol != "pgr") {
+    throw Error("make_projective_geometry: protocol is \"" + params.protocol + "\".");
+  }
+  check_k_and_epsilon(params);
+  if (!params.moduli.empty()) throw Error("pgr: moduli are an MSS parameter; leave them empty.");
+  if (!params.subset_sizes.empty()) {
+    throw Error(
+        "pgr: subset sizes are an SS/MSS parameter (a PGR report is one point); "
+        "leave them empty, but got " +
+        std::to_string(params.subset_sizes.size()) + ".");
+  }
+  if (params.seeds != 0) {
+    throw Error("pgr: seeds are an OLH parameter; leave them 0, but is " +
+                std::to_string(params.seeds) + ".");
+  }
+}
+
+Protocol build(const ProtocolParams& params, const ProjectiveGeometryRates& rates) {
+  if (rates.universe < params.k) {
+    throw Error("pgr: PG(" + std::to_string(rates.t - 1) + ", " + std::to_string(rates.q) +
+                ") has " + std::to_string(rates.universe) +
+                " points, fewer than k = " + std::to_string(params.k) + ".");
+  }
+  auto model = std::make_shared<const PgrModel>(PgrModel{.id = protocol_id(params),
+                                                         .k = params.k,
+                                                         .rates = rates,
+                                                         .space = ProjectiveSpace(rates.q, rates.t),
+                                                         .hit = std::exp(rates.epsilon) * rates.p});
+  ReportShape shape{{BlockShape{rates.universe, 1}}};
+  return Protocol(params, std::move(shape), std::make_shared<PgrEncoder>(model),
+                  std::make_shared<PgrEstimator>(model), std::make_shared<PgrAttack>(model));
+}
+
+}  // namespace
 
 Protocol make_projective_geometry(const ProtocolParams& params) {
-  throw Error(params.protocol + ": not implemented yet.");
+  check_params(params);
+  return build(params, projective_geometry_rates(params.k, params.epsilon));
+}
+
+Protocol make_projective_geometry_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
+  check_params(params);
+  return build(params, projective_geometry_rates_for(q, t, params.epsilon));
 }
 
 }  // namespace residue
