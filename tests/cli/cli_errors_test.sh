@@ -47,5 +47,27 @@ for field in '"mse"' '"mse_theory"' '"bits_mean"' '"bits_max"' '"encode_ns"' '"t
   }
 done
 
+expect_error "--out" compare --k 64 --eps 1 --n 100
+expect_error "--eps" compare --k 64 --n 100 --out /tmp
+expect_error "values must differ" audit --protocol ss --k 16 --eps 1 --values 2,2
+expect_error "unknown protocol" attack --protocol nope --k 16 --eps 1 --n 10
+
+# compare writes its files; attack and audit report every protocol asked for.
+out=$(mktemp -d)
+"$residue" compare --k 32 --eps 1,3 --n 500 --trials 2 --protocols ss,mss --out "$out" >/dev/null || {
+  echo "FAIL: compare failed"
+  failures=$((failures + 1))
+}
+for f in results.csv results.json mse.svg bits.svg decode.svg attack.svg; do
+  [ -s "$out/$f" ] || { echo "FAIL: compare did not write $f"; failures=$((failures + 1)); }
+done
+[ "$(wc -l < "$out/results.csv")" -eq 5 ] || { echo "FAIL: results.csv should hold a header and 4 rows"; failures=$((failures + 1)); }
+grep -q "<svg" "$out/mse.svg" && grep -q "</svg>" "$out/mse.svg" || { echo "FAIL: mse.svg is not an SVG document"; failures=$((failures + 1)); }
+rm -rf "$out"
+[ "$("$residue" attack --protocol ss,mss --k 32 --eps 1 --n 2000 --json | grep -c '"attack_rate_theory"')" -eq 2 ] || {
+  echo "FAIL: attack did not report both protocols"; failures=$((failures + 1)); }
+[ "$("$residue" audit --protocol ss,mss --k 32 --eps 1 --trials 2000 --json | grep -c '"epsilon_lower"')" -eq 2 ] || {
+  echo "FAIL: audit did not report both protocols"; failures=$((failures + 1)); }
+
 [ "$failures" -eq 0 ] && echo "all CLI checks passed"
 exit "$failures"
