@@ -142,9 +142,10 @@ Protocol make_grr(const ProtocolParams& params) {
   check_k_and_epsilon(params);
   if (!params.moduli.empty()) throw Error("grr: moduli are an MSS parameter; leave them empty.");
   if (!params.subset_sizes.empty()) {
-    throw Error("grr: subset_sizes are an SS/MSS parameter (GRR always sends one value); leave "
-                "them empty, but there are " +
-                std::to_string(params.subset_sizes.size()) + ".");
+    throw Error(
+        "grr: subset_sizes are an SS/MSS parameter (GRR always sends one value); leave "
+        "them empty, but there are " +
+        std::to_string(params.subset_sizes.size()) + ".");
   }
   if (params.seeds != 0) {
     throw Error("grr: seeds are an OLH parameter; leave them 0, but they are " +

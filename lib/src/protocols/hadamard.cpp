@@ -17,8 +17,8 @@ bool odd_parity(uint64_t bits) {
 }
 
 // Everything the encoder, estimator and attack share. With e = e^eps, D = e - 1 + 2B and
-// h = b/2: every output of C_x has probability e p, every other one p = 1 / (h D); the
-// h e p + (B b - h) p = p h (e - 1 + 2B) = 1.
+// h = b/2: every output of C_x has probability e p, every other one p = 1 / (h D), and they
+// sum to h e p + (B b - h) p = p h (e - 1 + 2B) = 1.
 struct HadamardModel {
   std::string id;
   uint32_t k = 0;

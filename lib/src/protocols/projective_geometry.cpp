@@ -23,8 +23,10 @@ class PgrEncoder final : public Encoder {
  public:
   explicit PgrEncoder(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
 
-  // Draws: one uniform01 for the coin, one uniform(q - 1) for a nonzero dot product when
-  // the report is off S_v, then one uniform draw for the t - 1 free coordinates.
+  // Draws: one uniform01 for the coin, then one uniform draw for the t - 1 free coordinates.
+  // Off S_v the target dot product is fixed at 1: each point off S_v has exactly one
+  // representative with <u, v> = 1, so that is already uniform over those points (the
+  // reference also draws the nonzero target uniformly, which changes nothing).
   void encode(uint32_t value, Rng& rng, Report& out) const override {
     const PgrModel& m = *model_;
     if (value >= m.k) {
@@ -34,8 +36,7 @@ class PgrEncoder final : public Encoder {
     uint32_t v[ProjectiveSpace::kMaxDimension];
     const std::span<uint32_t> vs(v, m.rates.t);
     m.space.point(value, vs);
-    const uint32_t target =
-        rng.bernoulli(m.rates.s) ? 0 : 1 + static_cast<uint32_t>(rng.uniform(m.rates.q - 1));
+    const uint32_t target = rng.bernoulli(m.rates.s) ? 0 : 1;
     out.block = 0;
     out.items.assign(1, m.space.sample_point(vs, target, rng));
   }

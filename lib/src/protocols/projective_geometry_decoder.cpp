@@ -27,6 +27,11 @@
 namespace residue {
 namespace {
 
+// Rows of the input block and targets are processed in tiles of about this many bytes, so
+// that a tile of each stays in the L2 cache when q is large (t = 3 at eps >= 6, where one
+// q x q block no longer fits).
+constexpr std::size_t kTileBytes = 64 * 1024;
+
 // One row of layer m that reduces to a given c: b's slot, its first coordinate b0 and
 // h = g^{-1} (1 when b0 = 0).
 struct Target {
@@ -35,9 +40,10 @@ struct Target {
   uint32_t h;
 };
 
-// The rows b of layer m (suffix length m >= 2) that reduce to c, given by its slot.
-void targets_of(const ProjectiveSpace& space, uint32_t m, uint32_t c_slot,
-                std::vector<Target>& out) {
+// The rows b of layer m (suffix length m >= 2) that reduce to c, given by its slot; the
+// first one is the b0 = 0 row.
+void targets_of(const ProjectiveSpace& space, std::span<const uint32_t> inverse, uint32_t m,
+                uint32_t c_slot, std::vector<Target>& out) {
   const uint32_t q = space.q(), base = 1 + space.points(m - 1);
   out.clear();
   if (c_slot == 0) {
@@ -47,8 +53,7 @@ void targets_of(const ProjectiveSpace& space, uint32_t m, uint32_t c_slot,
   }
   out.push_back({c_slot, 0, 1});  // b = (0, c)
   uint32_t c[ProjectiveSpace::kMaxDimension], gc[ProjectiveSpace::kMaxDimension];
-  const std::span<uint32_t> cs(c, m - 1);
-  space.point(c_slot - 1, cs);
+  space.point(c_slot - 1, std::span<uint32_t>(c, m - 1));
   std::fill(gc, gc + (m - 1), 0u);
   for (uint32_t g = 1; g < q; ++g) {
     uint64_t number = 0;  // g c as a base-q number
@@ -57,38 +62,62 @@ void targets_of(const ProjectiveSpace& space, uint32_t m, uint32_t c_slot,
       if (gc[i] >= q) gc[i] -= q;
       number = number * q + gc[i];
     }
-    out.push_back({base + static_cast<uint32_t>(number), 1, space.inverse(g)});
+    out.push_back({base + static_cast<uint32_t>(number), 1, inverse[g]});
   }
 }
 
-// out[z] = sum_d rows[d][(z - d) h] over `count` rows of q values (the b0 = 1 case):
-// first tmp[x] = sum_d rows[d][x - d h] as shifted contiguous adds, then out[z] = tmp[z h].
+// acc[0, n) += in[0, n).
 template <typename T>
-void skew_sum(const T* rows, uint32_t count, uint32_t q, uint32_t h, T* tmp, T* out) {
-  std::fill(tmp, tmp + q, T{0});
-  uint32_t shift = 0;
-  for (uint32_t d = 0; d < count; ++d) {
-    const T* row = rows + std::size_t{d} * q;
-    for (uint32_t x = 0; x < shift; ++x) tmp[x] += row[x + q - shift];
-    for (uint32_t x = shift; x < q; ++x) tmp[x] += row[x - shift];
-    shift += h;
-    if (shift >= q) shift -= q;
-  }
-  uint32_t at = 0;
-  for (uint32_t z = 0; z < q; ++z) {
-    out[z] = tmp[at];
-    at += h;
-    if (at >= q) at -= q;
-  }
+void add_into(T* acc, const T* in, std::size_t n) {
+  for (std::size_t x = 0; x < n; ++x) acc[x] += in[x];
 }
 
-// out[z] = sum_d rows[d][z] (the b0 = 0 case).
+// out[z] = sum_d rows[d][z] (the b0 = 0 row).
 template <typename T>
 void column_sum(const T* rows, uint32_t count, uint32_t q, T* out) {
   std::copy(rows, rows + q, out);
   for (uint32_t d = 1; d < count; ++d) {
     const T* row = rows + std::size_t{d} * q;
-    for (uint32_t z = 0; z < q; ++z) out[z] += row[z];
+    add_into(out, row, q);
+  }
+}
+
+// The b0 = 1 rows: out_g[z] = sum_d rows[d][(z - d) h_g] for every target g. Each is built
+// as tmp[x] = sum_d rows[d][x - d h] (shifted contiguous adds, which vectorize) in the
+// target's own row, then permuted in place to out[z] = tmp[z h]. Tiled over rows and targets.
+template <typename T, typename RowOf>
+void skew_sums(const T* rows, uint32_t count, uint32_t q, std::span<const Target> targets,
+               RowOf row_of, T* tmp) {
+  const std::size_t tile = std::clamp<std::size_t>(kTileBytes / (sizeof(T) * q), 1, q);
+  for (const Target& tg : targets) std::fill(row_of(tg), row_of(tg) + q, T{0});
+  for (uint32_t d0 = 0; d0 < count; d0 += static_cast<uint32_t>(tile)) {
+    const uint32_t d1 = static_cast<uint32_t>(std::min<std::size_t>(count, d0 + tile));
+    for (std::size_t g0 = 0; g0 < targets.size(); g0 += tile) {
+      const std::size_t g1 = std::min(targets.size(), g0 + tile);
+      for (std::size_t g = g0; g < g1; ++g) {
+        T* acc = row_of(targets[g]);
+        const uint32_t h = targets[g].h;
+        auto shift = static_cast<uint32_t>(uint64_t{d0} * h % q);
+        for (uint32_t d = d0; d < d1; ++d) {
+          // acc[x] += row[x - shift mod q], as two contiguous runs.
+          const T* row = rows + std::size_t{d} * q;
+          add_into(acc, row + (q - shift), shift);
+          add_into(acc + shift, row, q - shift);
+          shift += h;
+          if (shift >= q) shift -= q;
+        }
+      }
+    }
+  }
+  for (const Target& tg : targets) {
+    T* out = row_of(tg);
+    std::copy(out, out + q, tmp);
+    uint32_t at = 0;
+    for (uint32_t z = 0; z < q; ++z) {
+      out[z] = tmp[at];
+      at += tg.h;
+      if (at >= q) at -= q;
+    }
   }
 }
 
@@ -105,6 +134,12 @@ void orthogonal_sums(const ProjectiveSpace& space, std::span<const T> y, std::sp
   std::size_t largest = 0;
   for (uint32_t m = 1; m < t; ++m) largest = std::max(largest, slots(m) * slots(t - m) * q);
   std::vector<T> prev(largest), cur(largest), tmp(q);
+  std::vector<uint32_t> own_inverses;
+  std::span<const uint32_t> inverse = space.inverse_table();
+  if (inverse.empty()) {
+    own_inverses = field_inverses(q);
+    inverse = own_inverses;
+  }
 
   // Layer 1: b in {0, (1)}, a of length t - 1. F_1(a, 0, z) = [z = 0] sum_d y_(a d) and
   // F_1(a, (1), z) = y_(a z). The extensions of a != 0 are the points 1 + q (slot(a) - 1) + d,
@@ -130,7 +165,7 @@ void orthogonal_sums(const ProjectiveSpace& space, std::span<const T> y, std::sp
     const std::size_t na = slots(t - m), na_prev = slots(t - m + 1);
     const auto nc = static_cast<uint32_t>(slots(m - 1));
     for (uint32_t c = 0; c < nc; ++c) {
-      targets_of(space, m, c, targets);
+      targets_of(space, inverse, m, c, targets);
       const T* block = prev.data() + std::size_t{c} * na_prev * q;
       if (m == t) {
         // Last layer: a is empty (rows 0 and 1 of the block, a = 0 extended by 0 or 1) and
@@ -145,14 +180,11 @@ void orthogonal_sums(const ProjectiveSpace& space, std::span<const T> y, std::sp
       for (std::size_t a = 0; a < na; ++a) {
         const T* rows = a == 0 ? block : block + (2 + q * (a - 1)) * q;
         const uint32_t count = a == 0 ? 2 : q;
-        for (const Target& tg : targets) {
-          T* row = cur.data() + (std::size_t{tg.slot} * na + a) * q;
-          if (tg.b0 == 0) {
-            column_sum(rows, count, q, row);
-          } else {
-            skew_sum(rows, count, q, tg.h, tmp.data(), row);
-          }
-        }
+        auto row_of = [&](const Target& tg) {
+          return cur.data() + (std::size_t{tg.slot} * na + a) * q;
+        };
+        column_sum(rows, count, q, row_of(targets[0]));
+        skew_sums(rows, count, q, std::span<const Target>(targets).subspan(1), row_of, tmp.data());
       }
     }
     std::swap(prev, cur);

@@ -42,6 +42,9 @@ class ProjectiveSpace {
 
   /// x^{-1} in F_q. REQUIRES: 0 < x < q.
   uint32_t inverse(uint32_t x) const;
+  /// The table of inverses (entry 0 unused), or empty when q >= 2^16 (then inverse() runs
+  /// the extended Euclidean algorithm).
+  std::span<const uint32_t> inverse_table() const { return inverse_; }
   /// The canonical vector of length out.size() (<= t) with index `index` (< K_{out.size()}).
   void point(uint32_t index, std::span<uint32_t> out) const;
   /// The index of a canonical vector of any length <= t. REQUIRES: x canonical.
@@ -58,8 +61,9 @@ class ProjectiveSpace {
   /// coordinates come from one uniform draw, which skips the all-zero choice when target = 0.
   void sample_with_dot(std::span<const uint32_t> v, uint32_t target, Rng& rng,
                        std::span<uint32_t> u) const;
-  /// A uniform point of S_v = {u : <u, v> = 0} (target 0) or of the points off S_v (target
-  /// nonzero, drawn uniformly by the caller), as an index. O(t).
+  /// The index of a uniform point of S_v = {u : <u, v> = 0} (target 0) or, for any nonzero
+  /// target, of a uniform point off S_v (each has exactly one representative with
+  /// <u, v> = target). O(t).
   uint32_t sample_point(std::span<const uint32_t> v, uint32_t target, Rng& rng) const;
 
  private:
@@ -69,13 +73,16 @@ class ProjectiveSpace {
   std::vector<uint32_t> inverse_;  // table for q < 2^16; extended Euclid above
 };
 
+/// The inverses of 1 .. q-1 in F_q (entry 0 unused), in O(q). REQUIRES: q prime.
+std::vector<uint32_t> field_inverses(uint32_t q);
+
 /// PGR's rates for an explicit field size q and dimension t (no q-rule; q = 2 allowed).
 ProjectiveGeometryRates projective_geometry_rates_for(uint32_t q, uint32_t t, double epsilon);
 
 /// The fast decoder: out[v] = sum of y[u] over the points u with <u, v> = 0, for every v.
-/// y and out have size K. O(K q t) time (more precisely about K q^2 / ... see pgr.md), two
-/// layers of about 2 K values of memory. Instantiated for uint32_t, uint64_t and double;
-/// integer sums must fit the type (they are at most sum(y)).
+/// y and out have size K (throws Error otherwise). O(K q t) time (O(K) for t = 2), two
+/// layers of about 2K values of T. Instantiated for uint32_t, uint64_t and double; integer
+/// sums must fit the type (every partial sum is at most sum(y)).
 template <typename T>
 void orthogonal_sums(const ProjectiveSpace& space, std::span<const T> y, std::span<T> out);
 

@@ -11,8 +11,8 @@ namespace residue {
 namespace {
 
 // Below this field size inverses come from a table of q entries; above it (t = 2 with a
-// large q) from the extended Euclidean algorithm, since a table would cost 4q bytes for the
-// O(K) inverses the decoder needs.
+// large q) from the extended Euclidean algorithm, so that a client does not build a table of
+// 4q bytes for one inverse per report. The decoder builds its own table (field_inverses).
 constexpr uint32_t kInverseTableLimit = 1u << 16;
 
 uint32_t euclid_inverse(uint32_t x, uint32_t q) {
@@ -49,14 +49,17 @@ ProjectiveSpace::ProjectiveSpace(uint32_t q, uint32_t t) : q_(q), t_(t) {
     }
     points_.push_back(static_cast<uint32_t>(count));
   }
-  if (q < kInverseTableLimit) {
-    // inv(i) = -(q / i) inv(q mod i): from q = (q / i) i + (q mod i).
-    inverse_.assign(q, 0);
-    inverse_[1] = 1;
-    for (uint32_t i = 2; i < q; ++i) {
-      inverse_[i] = static_cast<uint32_t>((q - uint64_t{q / i} * inverse_[q % i] % q) % q);
-    }
+  if (q < kInverseTableLimit) inverse_ = field_inverses(q);
+}
+
+std::vector<uint32_t> field_inverses(uint32_t q) {
+  // inv(i) = -(q / i) inv(q mod i), from q = (q / i) i + (q mod i).
+  std::vector<uint32_t> inverse(q, 0);
+  if (q > 1) inverse[1] = 1;
+  for (uint32_t i = 2; i < q; ++i) {
+    inverse[i] = static_cast<uint32_t>((q - uint64_t{q / i} * inverse[q % i] % q) % q);
   }
+  return inverse;
 }
 
 uint32_t ProjectiveSpace::inverse(uint32_t x) const {

@@ -10,8 +10,8 @@
 namespace residue {
 namespace {
 
-// Below this many noise ones (and when their square is small next to k) a sorted vector
-// beats a bitmap whose clearing and scanning costs O(k / 64).
+// Below this many noise ones (and when their square is small next to k) inserting into a
+// sorted vector beats any bitmap.
 constexpr uint32_t kSmallDraw = 64;
 
 // Binomial weights below this fraction of the mode's are left out of the sampling table. The
@@ -103,8 +103,8 @@ class BinomialTable {
   // One uniform01 draw; O(log of the table size).
   uint32_t sample(Rng& rng) const {
     const double u = rng.uniform01();
-    return lo_ + static_cast<uint32_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) -
-                                       cdf_.begin());
+    return lo_ +
+           static_cast<uint32_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
   }
 
  private:
@@ -114,15 +114,18 @@ class BinomialTable {
 
 // Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
 // uniformly from [0, k) \ {value} by Floyd's algorithm over the k - 1 others (index t of the
-// others is the value t + (t >= value)). A sorted vector for a few draws, a bitmap otherwise:
-// O(count) or O(count + k / 64), allocation-free once `items` (and the thread's scratch
-// bitmap) have grown.
+// others is the value t + (t >= value)). Three ways to keep the picks distinct and sorted:
+//   a few picks        a sorted vector, O(count^2) with tiny constants;
+//   sparse (< k/64)    a thread-local bitmap for membership, then sort the picks and clear
+//                      just their bits: O(count log count), nothing proportional to k;
+//   dense              the bitmap scanned in order: O(count + k / 64).
+// Allocation-free once `items` (and the thread's scratch bitmap) have grown.
 void draw_ones(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
                std::vector<uint32_t>& items) {
   const uint32_t others = k - 1;
   items.clear();
+  if (include_value) items.push_back(value);
   if (count < kSmallDraw && uint64_t{count} * count < k / 16) {
-    if (include_value) items.push_back(value);
     for (uint32_t j = others - count; j < others; ++j) {
       const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
       uint32_t pick = t + (t >= value);
@@ -145,11 +148,26 @@ void draw_ones(uint32_t k, uint32_t value, uint32_t count, bool include_value, R
     word |= mask;
     return was;
   };
+  if (count < words) {
+    for (uint32_t j = others - count; j < others; ++j) {
+      const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
+      uint32_t pick = t + (t >= value);
+      if (test_and_set(pick)) {
+        pick = j + (j >= value);
+        test_and_set(pick);
+      }
+      items.push_back(pick);
+    }
+    for (uint32_t v : items) bits[v >> 6] = 0;  // leave the scratch clean for the next call
+    std::sort(items.begin(), items.end());
+    return;
+  }
   for (uint32_t j = others - count; j < others; ++j) {
     const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
     if (test_and_set(t + (t >= value))) test_and_set(j + (j >= value));
   }
   if (include_value) test_and_set(value);
+  items.clear();
   for (std::size_t w = 0; w < words; ++w) {
     uint64_t word = bits[w];
     bits[w] = 0;  // leave the scratch clean for the next call
@@ -171,7 +189,8 @@ class UnaryEncoder final : public Encoder {
         log_not_q_(std::log(rates.not_q)) {}
 
   // Draws: one uniform01 for the true bit, one for the number of noise ones, then Floyd's
-  // uniform draws for their positions. O(#ones), or O(#ones + k / 64) past a few ones.
+  // uniform draws for their positions. O(#ones log #ones) while #ones < k / 64, else
+  // O(#ones + k / 64) (the k-bit wire encoding costs k / 64 words anyway).
   void encode(uint32_t value, Rng& rng, Report& out) const override {
     if (value >= rates_.k) {
       throw Error(std::string(rates_.name) + ": value " + std::to_string(value) +
@@ -234,8 +253,8 @@ class UnaryEstimator final : public Estimator {
     out.reserve(values.size());
     for (uint32_t v : values) {
       if (v >= rates_.k) {
-        throw Error(std::string(rates_.name) + ": value " + std::to_string(v) +
-                    " is outside [0, " + std::to_string(rates_.k) + ").");
+        throw Error(std::string(rates_.name) + ": value " + std::to_string(v) + " is outside [0, " +
+                    std::to_string(rates_.k) + ").");
       }
       out.push_back(rates_.variance(f[v], static_cast<double>(tally.total_reports())));
     }
@@ -291,7 +310,8 @@ Protocol make_unary(const ProtocolParams& params, const char* name,
   }
   check_k_and_epsilon(params);
   const std::string prefix = std::string(name) + ": ";
-  if (!params.moduli.empty()) throw Error(prefix + "moduli are an MSS parameter; leave them empty.");
+  if (!params.moduli.empty())
+    throw Error(prefix + "moduli are an MSS parameter; leave them empty.");
   if (!params.subset_sizes.empty()) {
     throw Error(prefix +
                 "subset_sizes are an SS/MSS parameter (a unary report has any number of "

@@ -87,8 +87,7 @@ TEST_CASE("sue and oue have the rates of Wang et al. 2017", "[unary]") {
     const Report one{.block = 0, .items = {2}}, empty{}, two{.block = 0, .items = {0, 2}};
     CHECK(enc.probability(one, 2) == Approx(c.p * std::pow(1 - c.q, 3)).epsilon(1e-13));
     CHECK(enc.probability(empty, 2) == Approx((1 - c.p) * std::pow(1 - c.q, 3)).epsilon(1e-13));
-    CHECK(enc.probability(two, 1) ==
-          Approx((1 - c.p) * c.q * c.q * (1 - c.q)).epsilon(1e-13));
+    CHECK(enc.probability(two, 1) == Approx((1 - c.p) * c.q * c.q * (1 - c.q)).epsilon(1e-13));
     Tally t = p.new_tally();
     t.add_reports(0, 100);
     t.add_counts(0, 0, 40);
@@ -179,9 +178,8 @@ TEST_CASE("unary sampler follows the mechanism's exact probabilities", "[unary][
         for (uint32_t v : r.items) mask |= 1u << v;
         ++seen[mask];
       }
-      for_each_bitmap(6, [&](const Report& s) {
-        expected.push_back(kDraws * p.encoder().probability(s, x));
-      });
+      for_each_bitmap(
+          6, [&](const Report& s) { expected.push_back(kDraws * p.encoder().probability(s, x)); });
       const auto [chi2, df] = pooled_chi_square(seen, expected);
       CHECK(chi2 < testing::chi_square_critical(df, 1e-6));
     }
@@ -191,8 +189,9 @@ TEST_CASE("unary sampler follows the mechanism's exact probabilities", "[unary][
 TEST_CASE("unary sampler is exact at larger k on both of its paths", "[unary][privacy]") {
   // Too large to enumerate, so the parts: the number of ones (true bit + binomial noise)
   // against its exact distribution, P[x in S] = p, and the noise positions uniform over ten
-  // equal bins of the other values. SUE k=1000 eps=1 draws ~380 ones (bitmap path);
-  // OUE k=20000 eps=8 draws ~7 (sorted-vector path); OUE k=3000 eps=0.2 draws ~1350.
+  // equal bins of the other values. SUE k=1000 eps=1 draws ~380 noise ones and OUE k=1000
+  // eps=0.2 ~450 (dense: bitmap scan); OUE k=100000 eps=6 ~250 (sparse: bitmap membership,
+  // then sort); OUE k=20000 eps=8 ~7 (a few: sorted vector).
   // Chi-square tests at alpha = 1e-6; the P[x in S] check is 5 standard errors.
   struct Case {
     const char* name;
@@ -203,7 +202,7 @@ TEST_CASE("unary sampler is exact at larger k on both of its paths", "[unary][pr
   SeededRng rng(77);
   constexpr int kDraws = 20000;
   for (const Case& c : {Case{"sue", 1000, 1.0, 999}, Case{"oue", 20000, 8.0, 0},
-                        Case{"oue", 3000, 0.2, 1234}}) {
+                        Case{"oue", 1000, 0.2, 234}, Case{"oue", 100000, 6.0, 50000}}) {
     INFO(c.name << " k=" << c.k << " eps=" << c.eps);
     const Protocol p = unary(c.name, c.k, c.eps);
     // p and q from the mechanism itself: P[S = {x}] / P[S = {}] = p / (1-p), etc.
@@ -246,9 +245,10 @@ TEST_CASE("unary sampler is exact at larger k on both of its paths", "[unary][pr
 }
 
 TEST_CASE("unary attack success is the binomial sum of protocols.md 4.4", "[unary][attack]") {
-  // success = p / k (1 - q)^(k-1) ... the paper's form for OUE, with p = 1/2:
+  // The paper's form for OUE (p = 1/2), summed term by term:
   //   (1/(2k)) (e/(e+1))^(k-1) + sum_{i=1..k} (1/(2i)) Binom(i-1; k-1, 1/(e+1)),
-  // and the same with e^(eps/2) and p = e^(eps/2)/(e^(eps/2)+1) for SUE.
+  // and for SUE the same with (1-p)/k and p/i, p = e^(eps/2)/(e^(eps/2)+1), q = 1-p.
+  // The attack uses the closed form p (1 - (1-q)^k)/(k q) + (1-p)(1-q)^(k-1)/k.
   for (const char* name : {"sue", "oue"}) {
     for (const auto& [k, eps] : std::vector<std::pair<uint32_t, double>>{
              {2, 1.0}, {8, 0.5}, {64, 1.0}, {1000, 3.0}, {500, 12.0}, {200, 0.01}}) {
@@ -278,10 +278,9 @@ TEST_CASE("unary attack success matches enumeration and simulation", "[unary][at
     for (uint32_t x : {0u, 6u}) {
       double exact = 0;
       for_each_bitmap(8, [&](const Report& r) {
-        const double hit =
-            r.items.empty()
-                ? 1.0 / 8
-                : std::binary_search(r.items.begin(), r.items.end(), x) / double(r.items.size());
+        const double hit = r.items.empty() ? 1.0 / 8
+                                           : std::binary_search(r.items.begin(), r.items.end(), x) /
+                                                 double(r.items.size());
         exact += p.encoder().probability(r, x) * hit;
       });
       CHECK(p.attack().success(x) == Approx(exact).epsilon(1e-12));
@@ -358,7 +357,8 @@ TEST_CASE("unary probability stays finite and exact at large k and epsilon", "[u
     }
     uint32_t absent = 0;
     while (std::binary_search(r.items.begin(), r.items.end(), absent)) ++absent;
-    const double with = p.encoder().probability(r, 10), without = p.encoder().probability(r, absent);
+    const double with = p.encoder().probability(r, 10),
+                 without = p.encoder().probability(r, absent);
     CHECK(with > 0);
     CHECK(with / without == Approx(std::exp(eps)).epsilon(1e-9));
   }
@@ -374,9 +374,8 @@ TEST_CASE("unary rejects bad parameters with a message naming them", "[unary]") 
     CHECK_THROWS_WITH(unary(name, 10, -1.0), Catch::Contains("epsilon"));
     CHECK_THROWS_WITH(make_protocol({.protocol = name, .k = 10, .epsilon = 1, .moduli = {3}}),
                       Catch::Contains(name + ": moduli"));
-    CHECK_THROWS_WITH(
-        make_protocol({.protocol = name, .k = 10, .epsilon = 1, .subset_sizes = {2}}),
-        Catch::Contains("subset_sizes"));
+    CHECK_THROWS_WITH(make_protocol({.protocol = name, .k = 10, .epsilon = 1, .subset_sizes = {2}}),
+                      Catch::Contains("subset_sizes"));
     CHECK_THROWS_WITH(make_protocol({.protocol = name, .k = 10, .epsilon = 1, .seeds = 3}),
                       Catch::Contains("seeds"));
     const Protocol p = unary(name, 10, 1.0);

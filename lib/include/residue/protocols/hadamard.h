@@ -34,7 +34,7 @@ struct HadamardLayout {
 };
 
 /// The layout for k values at `epsilon`. Throws Error if k < 2, epsilon is not in (0, 50],
-/// or B b exceeds 2^32 - 1 (k above about 7e8).
+/// or B b (always below 4k) exceeds 2^32 - 1, which needs k > 2^30.
 HadamardLayout hadamard_layout(uint32_t k, double epsilon);
 
 /// The HR protocol on [0, k). It takes no parameters besides k and epsilon: moduli,
