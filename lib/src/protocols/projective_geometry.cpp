@@ -141,8 +141,8 @@ class PgrAttack final : public Attack {
     const uint32_t u = report.items[0];
     if (tables().support[u] == 0) return static_cast<uint32_t>(rng.uniform(m.k));
     // Rejection from S_u: expected cset / m_u draws. When t is the smallest with K >= k,
-    // [0, k) holds every point with u_0 = 0, which meets S_u in at least cint points, so
-    // that is at most about q.
+    // [0, k) holds every point whose first coordinate is 0, a hyperplane that meets S_u in
+    // at least cint points, so that is at most about q.
     uint32_t x[ProjectiveSpace::kMaxDimension];
     const std::span<uint32_t> xs(x, m.rates.t);
     m.space.point(u, xs);
@@ -152,7 +152,13 @@ class PgrAttack final : public Attack {
     }
   }
 
-  double success(uint32_t value) const override { return tables().success.at(value); }
+  double success(uint32_t value) const override {
+    if (value >= model_->k) {
+      throw Error("pgr: value " + std::to_string(value) + " is outside [0, " +
+                  std::to_string(model_->k) + ").");
+    }
+    return tables().success[value];
+  }
 
  private:
   struct Tables {
