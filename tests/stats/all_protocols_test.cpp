@@ -21,7 +21,9 @@ TEST_CASE("every protocol's empirical mse matches its closed form", "[stats][pro
   for (const ProtocolInfo& info : registered_protocols()) {
     INFO(info.name);
     testing::check_against_theory(build(info, 128, 1.0), testing::zipf(128, 1.1), 10000, ++seed);
-    testing::check_against_theory(build(info, 128, 3.0), testing::spike(128), 10000, ++seed);
+    // Spike data concentrates the error on a few values (HR: one block of 15), so the
+    // per-trial MSE is noisier; 400 trials keep the standard error under 2% of the theory.
+    testing::check_against_theory(build(info, 128, 3.0), testing::spike(128), 10000, ++seed, 400);
   }
 }
 

@@ -30,14 +30,16 @@ double upper_bound(uint64_t hits, uint64_t n, double alpha) {
 // likely as `other`.
 uint64_t count_event(const Protocol& p, uint32_t x, uint32_t revealing, uint32_t other,
                      uint64_t trials, Rng& rng) {
-  // A hair below e^eps so reports whose ratio is e^eps up to rounding count.
-  const double threshold = std::exp(p.params().epsilon) * (1 - 1e-9);
+  // In log space (unary reports underflow a double), a hair below eps so reports whose
+  // ratio is e^eps up to rounding count.
+  const double threshold = p.params().epsilon - 1e-9;
   Report report;
   uint64_t hits = 0;
   for (uint64_t i = 0; i < trials; ++i) {
     p.encoder().encode(x, rng, report);
-    hits += p.encoder().probability(report, revealing) >=
-            threshold * p.encoder().probability(report, other);
+    hits += p.encoder().log_probability(report, revealing) -
+                p.encoder().log_probability(report, other) >=
+            threshold;
   }
   return hits;
 }

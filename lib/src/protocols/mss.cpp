@@ -39,10 +39,13 @@ class MssEncoder final : public Encoder {
   }
 
   double probability(const Report& report, uint32_t value) const override {
+    return std::exp(log_probability(report, value));
+  }
+  double log_probability(const Report& report, uint32_t value) const override {
     const uint32_t j = report.block;
-    return subset_selection_probability(model_->rates[j], report.items,
-                                        value % model_->matrix.moduli()[j]) /
-           static_cast<double>(model_->rates.size());
+    return subset_selection_log_probability(model_->rates[j], report.items,
+                                            value % model_->matrix.moduli()[j]) -
+           std::log(static_cast<double>(model_->rates.size()));
   }
 
  private:

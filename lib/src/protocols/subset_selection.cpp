@@ -85,6 +85,9 @@ class SubsetSelectionEncoder final : public Encoder {
   double probability(const Report& report, uint32_t value) const override {
     return subset_selection_probability(rates_, report.items, value);
   }
+  double log_probability(const Report& report, uint32_t value) const override {
+    return subset_selection_log_probability(rates_, report.items, value);
+  }
 
  private:
   SubsetSelectionRates rates_;
@@ -202,10 +205,15 @@ void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, 
   }
 }
 
+double subset_selection_log_probability(const SubsetSelectionRates& rates,
+                                        std::span<const uint32_t> items, uint32_t value) {
+  const bool contains = std::binary_search(items.begin(), items.end(), value);
+  return (contains ? rates.epsilon : 0.0) - log_normalizer(rates);
+}
+
 double subset_selection_probability(const SubsetSelectionRates& rates,
                                     std::span<const uint32_t> items, uint32_t value) {
-  const bool contains = std::binary_search(items.begin(), items.end(), value);
-  return std::exp((contains ? rates.epsilon : 0.0) - log_normalizer(rates));
+  return std::exp(subset_selection_log_probability(rates, items, value));
 }
 
 Protocol make_subset_selection(const ProtocolParams& params) {

@@ -202,14 +202,16 @@ class UnaryEncoder final : public Encoder {
     draw_ones(rates_.k, value, noise, true_bit, rng, out.items);
   }
 
-  // The product over the k bits, in log space (it underflows past a few thousand bits only
-  // when the true probability does). O(log #ones).
-  double probability(const Report& report, uint32_t value) const override {
+  // The product over the k bits, in log space: it underflows double past a thousand or so
+  // bits, so the audit compares log probabilities. O(log #ones).
+  double log_probability(const Report& report, uint32_t value) const override {
     const bool has_value = std::binary_search(report.items.begin(), report.items.end(), value);
     const double others_on = static_cast<double>(report.items.size()) - (has_value ? 1 : 0);
     const double others_off = static_cast<double>(rates_.k - 1) - others_on;
-    return std::exp((has_value ? log_p_ : log_not_p_) + others_on * log_q_ +
-                    others_off * log_not_q_);
+    return (has_value ? log_p_ : log_not_p_) + others_on * log_q_ + others_off * log_not_q_;
+  }
+  double probability(const Report& report, uint32_t value) const override {
+    return std::exp(log_probability(report, value));
   }
 
  private:

@@ -33,6 +33,19 @@ TEST_CASE("every protocol's mechanism is a distribution within e^eps", "[protoco
   }
 }
 
+TEST_CASE("every protocol's log probability is the log of its probability", "[protocols]") {
+  for (const ProtocolInfo& info : registered_protocols()) {
+    const Protocol p = small(info, 1.3);
+    testing::for_each_report(p.shape(), [&](const Report& r) {
+      for (uint32_t x : {0u, 5u}) {
+        INFO(info.name << " x=" << x);
+        CHECK(p.encoder().log_probability(r, x) ==
+              Approx(std::log(p.encoder().probability(r, x))).margin(1e-9));
+      }
+    });
+  }
+}
+
 TEST_CASE("every protocol's sampler follows its mechanism", "[protocols][privacy]") {
   // Chi-square over all outputs for two inputs, cells expecting fewer than 5 draws pooled
   // into one (the usual validity condition); critical value at alpha = 1e-6 per input.

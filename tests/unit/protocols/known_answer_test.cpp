@@ -32,7 +32,13 @@ std::string current_answers() {
        {ProtocolParams{.protocol = "ss", .k = 64, .epsilon = 1.0},
         ProtocolParams{.protocol = "mss", .k = 64, .epsilon = 1.0, .moduli = {53, 59, 61}},
         ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 4.0, .moduli = {503, 521, 557}},
-        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 7.0, .moduli = {503, 521, 557}}}) {
+        ProtocolParams{.protocol = "mss", .k = 1000, .epsilon = 7.0, .moduli = {503, 521, 557}},
+        ProtocolParams{.protocol = "grr", .k = 64, .epsilon = 1.0},
+        ProtocolParams{.protocol = "sue", .k = 64, .epsilon = 1.0},
+        ProtocolParams{.protocol = "oue", .k = 64, .epsilon = 1.0},
+        ProtocolParams{.protocol = "olh", .k = 64, .epsilon = 1.0},
+        ProtocolParams{.protocol = "hr", .k = 64, .epsilon = 3.0},
+        ProtocolParams{.protocol = "pgr", .k = 64, .epsilon = 2.0}}) {
     const Protocol p = make_protocol(params);
     const ReportCodec codec(p.shape());
     SeededRng rng(2024);  // known answers, not privacy

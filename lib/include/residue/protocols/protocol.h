@@ -16,6 +16,7 @@
 //   Estimate e = p.estimator().estimate(t);
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -40,6 +41,11 @@ class Encoder {
   /// The exact probability that encode(value) returns `report`: the mechanism itself, used
   /// by the privacy tests and audits. REQUIRES: `report` is well-formed for the shape.
   virtual double probability(const Report& report, uint32_t value) const = 0;
+  /// log probability(report, value), for mechanisms whose report probabilities underflow a
+  /// double (unary encodings over thousands of bits). Override it there.
+  virtual double log_probability(const Report& report, uint32_t value) const {
+    return std::log(probability(report, value));
+  }
 
   Report encode(uint32_t value, Rng& rng) const {
     Report out;

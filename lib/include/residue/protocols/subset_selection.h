@@ -51,9 +51,12 @@ uint32_t optimal_subset_size(uint32_t m, double epsilon);
 void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, Rng& rng,
                              std::vector<uint32_t>& items);
 
-/// Exact P[Z = items | value]. REQUIRES: items is a valid omega-subset of [0, m).
+/// Exact P[Z = items | value], and its log (the probability itself underflows a double for
+/// large m). REQUIRES: items is a valid omega-subset of [0, m).
 double subset_selection_probability(const SubsetSelectionRates& rates,
                                     std::span<const uint32_t> items, uint32_t value);
+double subset_selection_log_probability(const SubsetSelectionRates& rates,
+                                        std::span<const uint32_t> items, uint32_t value);
 
 /// The SS protocol on [0, k). Fills an empty subset_sizes with the optimal omega.
 /// Throws Error naming the bad parameter.
