@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -142,6 +143,7 @@ void large(bool smoke) {
     const pid_t child = fork();
     if (child == 0) {
       close(pipe_fd[0]);
+      alarm(static_cast<unsigned>(budget_s));  // the decode is not in the projection
       const LargeRun r = run_large(p, data, n);
       const double theory = p.estimator().mean_variance(data.probabilities(), n);
       const double values[] = {r.encode_s, r.tally_s, r.decode_s, r.tally_mib, r.mse / theory};
@@ -156,8 +158,11 @@ void large(bool smoke) {
     struct rusage usage {};
     wait4(child, &status, 0, &usage);
     if (got != static_cast<ssize_t>(sizeof(values))) {
-      t.add({std::string(info.name), format_number(positions), "-", "-", "-", "-", "-", "-",
-             "failed"});
+      const bool timed_out = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+      t.add(
+          {std::string(info.name), format_number(positions), "-", "-", "-", "-",
+           format_number(static_cast<double>(usage.ru_maxrss) / 1024, 3), "-",
+           timed_out ? "did not finish in " + format_number(budget_s / 60, 2) + " min" : "failed"});
       continue;
     }
     t.add({std::string(info.name), format_number(positions), format_number(values[0], 3),
