@@ -30,7 +30,8 @@ struct ProtocolParams {
   std::vector<uint32_t> moduli;
   /// Subset size omega of each block (MSS: one per modulus; SS: one). Empty means "optimal".
   std::vector<uint32_t> subset_sizes;
-  /// OLH only: size of the public pool of hash seeds a client draws from (0: the default).
+  /// OLH only: the number of hash functions in its public pool. Fixed by (k, epsilon)
+  /// (protocols/local_hash.h); 0 lets the factory fill it, any other value must match.
   uint32_t seeds = 0;
 
   bool operator==(const ProtocolParams&) const = default;
