@@ -82,6 +82,10 @@ nlohmann::json to_json(const SimulateOptions& o, const Distribution& data,
                           {"wire_ns", r.wire_ns},
                           {"tally_ms", r.tally_ms},
                           {"decode_ms", r.decode_ms},
+                          {"mse_clip", r.mse_clip},
+                          {"mse_normsub", r.mse_normsub},
+                          {"attack_rate", r.attack_rate},
+                          {"attack_rate_theory", r.attack_rate_theory},
                           {"subset_sizes", r.protocol.params().subset_sizes}};
     if (const auto& choice = built[i].moduli_choice) {
       row["moduli"] = r.protocol.params().moduli;
