@@ -25,6 +25,7 @@ nlohmann::json candidate_json(const ModuliCandidate& c) {
           {"subset_sizes", c.subset_sizes},
           {"spread", c.spread},
           {"inflation", c.inflation},
+          {"main_term_inflation", c.main_term_inflation},
           {"inflation_exact", c.inflation_exact},
           {"bits", c.expected_bits},
           {"entropy_bits", c.entropy_bits}};
@@ -59,7 +60,8 @@ void run(const ModuliCommandOptions& o) {
   std::cout << "\nsubset sizes:";
   for (uint32_t w : c.subset_sizes) std::cout << ' ' << w;
   std::cout << "\npredicted MSE inflation over ss: " << format_number(c.inflation)
-            << (c.inflation_exact ? " (exact)" : " (estimated)")
+            << (c.inflation_exact ? " (exact" : " (estimated") << "; main term alone "
+            << format_number(c.main_term_inflation) << ")"
             << (choice.meets_bound ? ""
                 : o.protocols.moduli.empty()
                     ? "  -- no candidate met --max-inflation; least inflated shown"

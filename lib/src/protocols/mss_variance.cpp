@@ -14,6 +14,9 @@ namespace {
 // predicted MSE reproducible run to run.
 constexpr uint64_t kTraceSeed = 0x7ace;
 constexpr std::size_t kDenseValues = 32;
+// Gram solves for the trace probes: the quadratic form's error is of the order of the
+// squared residual, far below the estimator's sampling error.
+constexpr double kSolveTolerance = 1e-7;
 
 }  // namespace
 
@@ -73,7 +76,8 @@ double MssVariance::value_variance(const Eigen::VectorXd& column, uint32_t v, ui
   return (quadratic_form(column) - (f_[v] - f_[v] * f_[v])) / static_cast<double>(n);
 }
 
-double MssVariance::mean_variance(uint64_t n, uint32_t exact_limit) const {
+double MssVariance::mean_variance(uint64_t n, uint32_t exact_limit, const TraceOptions& options,
+                                  int max_solve_iterations) const {
   const uint32_t k = matrix_.k();
   double trace = 0;
   if (k <= exact_limit) {
@@ -85,9 +89,10 @@ double MssVariance::mean_variance(uint64_t n, uint32_t exact_limit) const {
     trace = estimate_trace(
                 k,
                 [&](const Eigen::VectorXd& z) {
-                  return quadratic_form(matrix_.solve_gram(gram_weights_, z, 1e-8));
+                  return quadratic_form(
+                      matrix_.solve_gram(gram_weights_, z, kSolveTolerance, max_solve_iterations));
                 },
-                rng)
+                rng, options)
                 .value;
   }
   double split = 0;
@@ -110,7 +115,7 @@ std::vector<double> MssVariance::variances(uint64_t n, std::span<const uint32_t>
   for (uint32_t v : values) {
     Eigen::VectorXd unit = Eigen::VectorXd::Zero(k);
     unit[v] = 1;
-    out.push_back(value_variance(matrix_.solve_gram(gram_weights_, unit, 1e-8), v, n));
+    out.push_back(value_variance(matrix_.solve_gram(gram_weights_, unit, kSolveTolerance), v, n));
   }
   return out;
 }

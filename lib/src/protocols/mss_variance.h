@@ -27,8 +27,10 @@ class MssVariance {
   MssVariance(const ResidueMatrix& matrix, std::span<const SubsetSelectionRates> rates,
               std::span<const double> share, std::span<const double> f);
 
-  /// (1/k) sum_v Var[f_hat_v] for n reports: exact when k <= exact_limit, else Hutchinson.
-  double mean_variance(uint64_t n, uint32_t exact_limit) const;
+  /// (1/k) sum_v Var[f_hat_v] for n reports: exact when k <= exact_limit, else Hutchinson
+  /// with `options` and Gram solves of at most `max_solve_iterations` (0: k; Error beyond).
+  double mean_variance(uint64_t n, uint32_t exact_limit, const TraceOptions& options = {},
+                       int max_solve_iterations = 0) const;
   /// Var[f_hat_v] for each v in `values`, n reports.
   std::vector<double> variances(uint64_t n, std::span<const uint32_t> values,
                                 uint32_t exact_limit) const;

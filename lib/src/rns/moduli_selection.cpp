@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "protocols/mss_variance.h"
 #include "residue/core/error.h"
 #include "residue/protocols/subset_selection.h"
 #include "residue/random/seeded_rng.h"
@@ -35,10 +36,6 @@ constexpr int kSearchMaxSolveIterations = 400;
 // An MSE within 2% of the best is not worth more moduli: decode time grows with l.
 constexpr double kInflationSlack = 0.02;
 
-double ss_variance(uint32_t k, double epsilon) {
-  return subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
-}
-
 std::vector<uint32_t> optimal_sizes(const std::vector<uint32_t>& moduli, double epsilon) {
   std::vector<uint32_t> sizes;
   for (uint32_t m : moduli) sizes.push_back(optimal_subset_size(m, epsilon));
@@ -56,31 +53,56 @@ double bits_of(double epsilon, const std::vector<uint32_t>& moduli) {
   return ReportCodec(shape_of(moduli, optimal_sizes(moduli, epsilon))).expected_bits();
 }
 
+// What to compute for a candidate: the search needs only the full prediction, a reported
+// candidate also the main term (comparable with published tables).
+struct EvaluationOptions {
+  uint32_t exact_limit = 0;
+  double precision = 0;
+  uint64_t seed = 0;
+  int max_solve_iterations = 0;  // 0: no cap
+  bool main_term = false;
+};
+
 ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
-                         std::vector<uint32_t> subset_sizes, uint32_t exact_limit, double precision,
-                         uint64_t seed, int max_solve_iterations = 0) {
+                         std::vector<uint32_t> subset_sizes, const EvaluationOptions& how) {
   if (subset_sizes.empty()) subset_sizes = optimal_sizes(moduli, epsilon);
   if (subset_sizes.size() != moduli.size()) {
     throw Error("moduli: " + std::to_string(subset_sizes.size()) + " subset sizes for " +
                 std::to_string(moduli.size()) + " moduli.");
   }
-  // G = sum_j A_j^T A_j / (l V_j): the equal-share Gram matrix of the main variance term.
-  std::vector<double> weights;
+  std::vector<SubsetSelectionRates> rates;
   for (std::size_t j = 0; j < moduli.size(); ++j) {
-    const double v =
-        subset_selection_rates(moduli[j], subset_sizes[j], epsilon).variance_constant();
-    weights.push_back(1 / (static_cast<double>(moduli.size()) * v));
+    rates.push_back(subset_selection_rates(moduli[j], subset_sizes[j], epsilon));
   }
   ModuliCandidate c{.moduli = moduli, .subset_sizes = subset_sizes};
   const ReportCodec codec(shape_of(moduli, subset_sizes));
   c.expected_bits = codec.expected_bits();
   c.entropy_bits = codec.entropy_bits();
   const ResidueMatrix matrix(k, std::move(moduli));
-  SeededRng rng(seed);  // trace probes: theory, not privacy
-  const double trace =
-      trace_of_inverse_gram(matrix, weights, exact_limit, rng, &c.inflation_exact,
-                            {.relative_precision = precision}, max_solve_iterations);
-  c.inflation = trace / (k * ss_variance(k, epsilon));
+  const TraceOptions trace{.relative_precision = how.precision};
+  c.inflation_exact = k <= how.exact_limit;
+
+  // The full first-order MSE (protocols/mss_variance.h) against SS's exact one, both at
+  // uniform frequencies: data-independent, and it includes the within-block covariance
+  // that the main term misses when subsets are small.
+  const double ell = static_cast<double>(rates.size());
+  const std::vector<double> share(rates.size(), 1 / ell);
+  const std::vector<double> uniform(k, 1.0 / k);
+  const SubsetSelectionRates ss =
+      subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon);
+  c.inflation = MssVariance(matrix, rates, share, uniform)
+                    .mean_variance(1, how.exact_limit, trace, how.max_solve_iterations) /
+                ss.variance(1.0 / k, 1);
+  if (how.main_term) {
+    // G = sum_j A_j^T A_j / (l V_j): the Gram matrix of the main term (A^T W A)^{-1}.
+    std::vector<double> weights;
+    for (const SubsetSelectionRates& r : rates)
+      weights.push_back(1 / (ell * r.variance_constant()));
+    SeededRng rng(how.seed);  // trace probes: theory, not privacy
+    c.main_term_inflation = trace_of_inverse_gram(matrix, weights, how.exact_limit, rng, nullptr,
+                                                  trace, how.max_solve_iterations) /
+                            (k * ss.variance_constant());
+  }
   return c;
 }
 
@@ -99,8 +121,11 @@ std::vector<uint32_t> spread_evenly(const std::vector<uint32_t>& window, uint32_
 ModuliCandidate evaluate_moduli(uint32_t k, double epsilon, std::vector<uint32_t> moduli,
                                 std::vector<uint32_t> subset_sizes, const ModuliOptions& options) {
   validate_moduli(k, moduli);
-  return evaluate(k, epsilon, std::move(moduli), std::move(subset_sizes), options.exact_limit,
-                  TraceOptions{}.relative_precision, options.seed);
+  return evaluate(k, epsilon, std::move(moduli), std::move(subset_sizes),
+                  {.exact_limit = options.exact_limit,
+                   .precision = TraceOptions{}.relative_precision,
+                   .seed = options.seed,
+                   .main_term = true});
 }
 
 ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& options) {
@@ -109,7 +134,8 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
                 std::to_string(options.max_inflation) + ".");
   }
   ModuliChoice choice;
-  choice.ss_variance = ss_variance(k, epsilon);
+  choice.ss_variance =
+      subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
   choice.ss_expected_bits =
       ReportCodec(ReportShape{{BlockShape{k, optimal_subset_size(k, epsilon)}}}).expected_bits();
 
@@ -139,8 +165,11 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
     if (auto it = seen.find(moduli); it != seen.end()) return it->second;
     ModuliCandidate c;
     try {
-      c = evaluate(k, epsilon, moduli, {}, std::min(kSearchExactLimit, options.exact_limit),
-                   kSearchPrecision, options.seed, kSearchMaxSolveIterations);
+      c = evaluate(k, epsilon, moduli, {},
+                   {.exact_limit = std::min(kSearchExactLimit, options.exact_limit),
+                    .precision = kSearchPrecision,
+                    .seed = options.seed,
+                    .max_solve_iterations = kSearchMaxSolveIterations});
     } catch (const Error&) {
       c = ModuliCandidate{.moduli = moduli, .inflation = std::numeric_limits<double>::infinity()};
       c.expected_bits = bits_of(epsilon, moduli);

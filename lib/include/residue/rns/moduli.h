@@ -44,8 +44,12 @@ struct ModuliCandidate {
   std::vector<uint32_t> subset_sizes;
   /// Fraction of [k/2, k) the primes were spread over (0 for explicit moduli).
   double spread = 0;
-  /// Predicted MSE over SS's: tr((sum_j A_j^T A_j / V_j)^{-1}) * l / (k V_SS).
+  /// Predicted MSE over Subset Selection's, both at uniform frequencies: MSS's full
+  /// first-order variance (docs/protocols/mss.md) against SS's exact one. The search bounds it.
   double inflation = 0;
+  /// The main term alone, tr((sum_j A_j^T A_j / V_j)^{-1}) l / (k V_SS): the figure published
+  /// tables use. Only for candidates returned by evaluate_moduli() and the chosen one.
+  double main_term_inflation = 0;
   bool inflation_exact = false;
   /// Mean wire bits per report (wire/report_codec.h) and the mean entropy bound.
   double expected_bits = 0;
