@@ -308,15 +308,7 @@ Protocol make_hadamard_response(const ProtocolParams& params) {
   if (params.protocol != "hr")
     throw Error("make_hadamard_response: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
-  if (!params.moduli.empty()) throw Error("hr: moduli are an MSS parameter; leave them empty.");
-  if (!params.subset_sizes.empty()) {
-    throw Error("hr: subset_sizes do not apply (a report is one output); leave them empty, got " +
-                std::to_string(params.subset_sizes.size()) + ".");
-  }
-  if (params.seeds != 0) {
-    throw Error("hr: seeds are an OLH parameter; leave them 0, but is " +
-                std::to_string(params.seeds) + ".");
-  }
+  check_unused_params(params, {});
   const HadamardLayout layout = hadamard_layout(params.k, params.epsilon);
   auto model = std::make_shared<HadamardModel>();
   HadamardModel& m = *model;

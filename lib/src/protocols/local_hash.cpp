@@ -671,13 +671,7 @@ class OlhAttack final : public Attack {
 Protocol make_olh(const ProtocolParams& params) {
   if (params.protocol != "olh") throw Error("make_olh: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
-  if (!params.moduli.empty()) throw Error("olh: moduli are an MSS parameter; leave them empty.");
-  if (!params.subset_sizes.empty()) {
-    throw Error(
-        "olh: subset_sizes are an SS/MSS parameter (OLH always sends one bucket); "
-        "leave them empty, but there are " +
-        std::to_string(params.subset_sizes.size()) + ".");
-  }
+  check_unused_params(params, {.seeds = true});
   const LocalHashDesign design = local_hash_design(params.k, params.epsilon);
   if (params.seeds != 0 && params.seeds != design.seeds) {
     throw Error("olh: seeds must be 0 (the default) or " + std::to_string(design.seeds) +

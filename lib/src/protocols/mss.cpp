@@ -242,7 +242,7 @@ Protocol make_mss(const ProtocolParams& params) {
   if (params.moduli.empty()) {
     throw Error("mss: no moduli given; complete_params() chooses them for (k, epsilon).");
   }
-  if (params.seeds != 0) throw Error("mss: seeds are an OLH parameter; leave them 0.");
+  check_unused_params(params, {.moduli = true, .subset_sizes = true});
   validate_moduli(params.k, params.moduli);
   ProtocolParams p = params;
   if (p.subset_sizes.empty()) {

@@ -15,6 +15,23 @@ void check_k_and_epsilon(const ProtocolParams& params) {
   }
 }
 
+void check_unused_params(const ProtocolParams& params, ParamsUse used) {
+  const std::string& p = params.protocol;
+  if (!used.moduli && !params.moduli.empty()) {
+    throw Error(p + ": moduli do not apply to " + p + " (they are MSS's); leave them empty, but " +
+                "there are " + std::to_string(params.moduli.size()) + ".");
+  }
+  if (!used.subset_sizes && !params.subset_sizes.empty()) {
+    throw Error(p + ": subset_sizes do not apply to " + p + " (SS and MSS use them); leave them " +
+                "empty, but there are " + std::to_string(params.subset_sizes.size()) + ".");
+  }
+  if (!used.seeds && params.seeds != 0) {
+    throw Error(p + ": seeds do not apply to " + p +
+                " (they size OLH's hash pool); leave them 0, " + "but they are " +
+                std::to_string(params.seeds) + ".");
+  }
+}
+
 std::string protocol_id(const ProtocolParams& params) {
   const ProtocolInfo& info = find_protocol(params.protocol);
   return "residue." + std::string(info.name) + "." + std::to_string(info.version);

@@ -200,17 +200,7 @@ void check_params(const ProtocolParams& params) {
     throw Error("make_projective_geometry: protocol is \"" + params.protocol + "\".");
   }
   check_k_and_epsilon(params);
-  if (!params.moduli.empty()) throw Error("pgr: moduli are an MSS parameter; leave them empty.");
-  if (!params.subset_sizes.empty()) {
-    throw Error(
-        "pgr: subset sizes are an SS/MSS parameter (a PGR report is one point); "
-        "leave them empty, but got " +
-        std::to_string(params.subset_sizes.size()) + ".");
-  }
-  if (params.seeds != 0) {
-    throw Error("pgr: seeds are an OLH parameter; leave them 0, but is " +
-                std::to_string(params.seeds) + ".");
-  }
+  check_unused_params(params, {});
 }
 
 Protocol build(const ProtocolParams& params, const ProjectiveGeometryRates& rates) {

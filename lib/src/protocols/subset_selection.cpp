@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/pure_estimator.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -13,54 +14,6 @@ namespace {
 // Below this many draws (and when omega^2 is small next to the universe) a sorted vector
 // beats a bitmap whose clearing and scanning costs O(m / 64).
 constexpr uint32_t kSmallDraw = 64;
-
-// Places `count` distinct values drawn uniformly from [0, m) \ {value} into a sorted `items`
-// (which may already hold `value`), by Floyd's algorithm over the m - 1 other values.
-// Index t of the other values is the value t + (t >= value).
-void draw_others_small(uint32_t m, uint32_t value, uint32_t count, Rng& rng,
-                       std::vector<uint32_t>& items) {
-  const uint32_t others = m - 1;
-  for (uint32_t j = others - count; j < others; ++j) {
-    const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-    uint32_t pick = t + (t >= value);
-    auto it = std::lower_bound(items.begin(), items.end(), pick);
-    if (it != items.end() && *it == pick) {
-      pick = j + (j >= value);  // Floyd: t was taken, so j (not yet reachable before) is fresh
-      it = std::lower_bound(items.begin(), items.end(), pick);
-    }
-    items.insert(it, pick);
-  }
-}
-
-// The same draw through a bitmap of the universe: O(count + m / 64), output sorted.
-void draw_others_bitmap(uint32_t m, uint32_t value, uint32_t count, bool include_value, Rng& rng,
-                        std::vector<uint32_t>& items) {
-  thread_local std::vector<uint64_t> bits;
-  const std::size_t words = (std::size_t{m} + 63) / 64;
-  if (bits.size() < words) bits.resize(words, 0);
-  auto test_and_set = [&](uint32_t v) {
-    uint64_t& w = bits[v >> 6];
-    const uint64_t mask = uint64_t{1} << (v & 63);
-    const bool was = (w & mask) != 0;
-    w |= mask;
-    return was;
-  };
-  const uint32_t others = m - 1;
-  for (uint32_t j = others - count; j < others; ++j) {
-    const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-    if (test_and_set(t + (t >= value))) test_and_set(j + (j >= value));
-  }
-  if (include_value) test_and_set(value);
-  items.clear();
-  for (std::size_t w = 0; w < words; ++w) {
-    uint64_t word = bits[w];
-    bits[w] = 0;  // leave the scratch clean for the next call
-    while (word != 0) {
-      items.push_back(static_cast<uint32_t>(w * 64 + std::countr_zero(word)));
-      word &= word - 1;
-    }
-  }
-}
 
 // Log of the normalizer e * C(m-1, omega-1) + C(m-1, omega) of the subset probabilities.
 double log_normalizer(const SubsetSelectionRates& r) {
@@ -93,57 +46,6 @@ class SubsetSelectionEncoder final : public Encoder {
   SubsetSelectionRates rates_;
 };
 
-class SubsetSelectionEstimator final : public Estimator {
- public:
-  SubsetSelectionEstimator(std::string id, SubsetSelectionRates rates)
-      : id_(std::move(id)), rates_(rates) {}
-
-  Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
-    check(tally);
-    const uint64_t n = tally.reports(0);
-    if (n == 0) throw Error("ss: the tally holds no reports.");
-    Estimate e;
-    e.reports = n;
-    e.frequencies.resize(rates_.universe);
-    const std::span<const uint64_t> counts = tally.counts(0);
-    const double scale = 1.0 / (rates_.p - rates_.q);
-    for (uint32_t v = 0; v < rates_.universe; ++v) {
-      e.frequencies[v] =
-          (static_cast<double>(counts[v]) / static_cast<double>(n) - rates_.q) * scale;
-    }
-    return e;
-  }
-
-  double mean_variance(std::span<const double> f, uint64_t n) const override {
-    double sum = 0;
-    for (double fv : f) sum += rates_.variance(fv, static_cast<double>(n));
-    return sum / static_cast<double>(f.size());
-  }
-
-  std::vector<double> variances(std::span<const double> f, const Tally& tally,
-                                std::span<const uint32_t> values) const override {
-    check(tally);
-    std::vector<double> out;
-    out.reserve(values.size());
-    for (uint32_t v : values) {
-      out.push_back(rates_.variance(f[v], static_cast<double>(tally.total_reports())));
-    }
-    return out;
-  }
-
- private:
-  void check(const Tally& tally) const {
-    if (tally.protocol_id() != id_ || tally.block_count() != 1 ||
-        tally.universe(0) != rates_.universe) {
-      throw Error("ss: the tally is for \"" + tally.protocol_id() + "\", not this " + id_ +
-                  " protocol on k = " + std::to_string(rates_.universe) + ".");
-    }
-  }
-
-  std::string id_;
-  SubsetSelectionRates rates_;
-};
-
 // The attacker picks a uniform element of the subset (Arcolezi et al. 2025): right with
 // probability p / omega.
 class SubsetSelectionAttack final : public Attack {
@@ -160,6 +62,72 @@ class SubsetSelectionAttack final : public Attack {
 };
 
 }  // namespace
+
+// Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
+// uniformly from [0, k) \ {value} by Floyd's algorithm over the k - 1 others (index t of the
+// others is the value t + (t >= value)). Three ways to keep the picks distinct and sorted:
+//   a few picks        a sorted vector, O(count^2) with tiny constants;
+//   sparse (< k/64)    a thread-local bitmap for membership, then sort the picks and clear
+//                      just their bits: O(count log count), nothing proportional to k;
+//   dense              the bitmap scanned in order: O(count + k / 64).
+// Allocation-free once `items` (and the thread's scratch bitmap) have grown.
+void draw_distinct_others(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
+                          std::vector<uint32_t>& items) {
+  const uint32_t others = k - 1;
+  items.clear();
+  if (include_value) items.push_back(value);
+  if (count < kSmallDraw && uint64_t{count} * count < k / 16) {
+    for (uint32_t j = others - count; j < others; ++j) {
+      const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
+      uint32_t pick = t + (t >= value);
+      auto it = std::lower_bound(items.begin(), items.end(), pick);
+      if (it != items.end() && *it == pick) {
+        pick = j + (j >= value);  // Floyd: t was taken, so j (not reachable before) is fresh
+        it = std::lower_bound(items.begin(), items.end(), pick);
+      }
+      items.insert(it, pick);
+    }
+    return;
+  }
+  thread_local std::vector<uint64_t> bits;
+  const std::size_t words = (std::size_t{k} + 63) / 64;
+  if (bits.size() < words) bits.resize(words, 0);
+  auto test_and_set = [&](uint32_t v) {
+    uint64_t& word = bits[v >> 6];
+    const uint64_t mask = uint64_t{1} << (v & 63);
+    const bool was = (word & mask) != 0;
+    word |= mask;
+    return was;
+  };
+  if (count < words) {
+    for (uint32_t j = others - count; j < others; ++j) {
+      const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
+      uint32_t pick = t + (t >= value);
+      if (test_and_set(pick)) {
+        pick = j + (j >= value);
+        test_and_set(pick);
+      }
+      items.push_back(pick);
+    }
+    for (uint32_t v : items) bits[v >> 6] = 0;  // leave the scratch clean for the next call
+    std::sort(items.begin(), items.end());
+    return;
+  }
+  for (uint32_t j = others - count; j < others; ++j) {
+    const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
+    if (test_and_set(t + (t >= value))) test_and_set(j + (j >= value));
+  }
+  if (include_value) test_and_set(value);
+  items.clear();
+  for (std::size_t w = 0; w < words; ++w) {
+    uint64_t word = bits[w];
+    bits[w] = 0;  // leave the scratch clean for the next call
+    while (word != 0) {
+      items.push_back(static_cast<uint32_t>(w * 64 + std::countr_zero(word)));
+      word &= word - 1;
+    }
+  }
+}
 
 SubsetSelectionRates subset_selection_rates(uint32_t m, uint32_t omega, double epsilon) {
   if (m < 2)
@@ -195,14 +163,7 @@ void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, 
                              std::vector<uint32_t>& items) {
   const uint32_t m = rates.universe, omega = rates.subset_size;
   const bool include_value = rng.bernoulli(rates.p);
-  const uint32_t count = include_value ? omega - 1 : omega;
-  if (count < kSmallDraw && uint64_t{count} * count < m / 16) {
-    items.clear();
-    if (include_value) items.push_back(value);
-    draw_others_small(m, value, count, rng, items);
-  } else {
-    draw_others_bitmap(m, value, count, include_value, rng, items);
-  }
+  draw_distinct_others(m, value, include_value ? omega - 1 : omega, include_value, rng, items);
 }
 
 double subset_selection_log_probability(const SubsetSelectionRates& rates,
@@ -220,8 +181,7 @@ Protocol make_subset_selection(const ProtocolParams& params) {
   if (params.protocol != "ss")
     throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
-  if (!params.moduli.empty()) throw Error("ss: moduli are an MSS parameter; leave them empty.");
-  if (params.seeds != 0) throw Error("ss: seeds are an OLH parameter; leave them 0.");
+  check_unused_params(params, {.subset_sizes = true});
   if (params.subset_sizes.size() > 1) {
     throw Error("ss: expected one subset size, got " + std::to_string(params.subset_sizes.size()) +
                 ".");
@@ -232,7 +192,12 @@ Protocol make_subset_selection(const ProtocolParams& params) {
   ReportShape shape{{BlockShape{p.k, p.subset_sizes[0]}}};
   const std::string id = protocol_id(p);
   return Protocol(std::move(p), std::move(shape), std::make_shared<SubsetSelectionEncoder>(rates),
-                  std::make_shared<SubsetSelectionEstimator>(id, rates),
+                  make_support_count_estimator(id, "ss", rates.universe,
+                                               {.p = rates.p,
+                                                .not_p = 1 - rates.p,
+                                                .q = rates.q,
+                                                .not_q = 1 - rates.q,
+                                                .gap = rates.p - rates.q}),
                   std::make_shared<SubsetSelectionAttack>(rates));
 }
 

@@ -5,14 +5,12 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/pure_estimator.h"
 #include "residue/core/error.h"
+#include "residue/protocols/subset_selection.h"
 
 namespace residue {
 namespace {
-
-// Below this many noise ones (and when their square is small next to k) inserting into a
-// sorted vector beats any bitmap.
-constexpr uint32_t kSmallDraw = 64;
 
 // Binomial weights below this fraction of the mode's are left out of the sampling table. The
 // mass left out is then below k * 1e-30 < 5e-21, far under the 2^-53 step of uniform01, so no
@@ -24,16 +22,7 @@ constexpr double kTableCutoff = 1e-30;
 struct UnaryRates {
   const char* name = "";
   uint32_t k = 0;
-  double p = 0;      // P[bit x is 1 | input x]
-  double not_p = 0;  // 1 - p
-  double q = 0;      // P[bit v is 1 | input x != v]
-  double not_q = 0;  // 1 - q
-  double gap = 0;    // p - q
-
-  // Exact Var[f_v] for true frequency f and n reports (protocols.md section 1).
-  double variance(double f, double n) const {
-    return (f * p * not_p + (1 - f) * q * not_q) / (n * gap * gap);
-  }
+  PureRates pure;  // p = P[bit x is 1 | input x], q = P[bit v is 1 | input x != v]
 };
 
 UnaryRates sue_rates(uint32_t k, double epsilon) {
@@ -43,22 +32,22 @@ UnaryRates sue_rates(uint32_t k, double epsilon) {
   const double a = std::exp(epsilon / 2), denominator = a + 1;
   return {.name = "sue",
           .k = k,
-          .p = a / denominator,
-          .not_p = 1 / denominator,
-          .q = 1 / denominator,
-          .not_q = a / denominator,
-          .gap = std::expm1(epsilon / 2) / denominator};
+          .pure = {.p = a / denominator,
+                   .not_p = 1 / denominator,
+                   .q = 1 / denominator,
+                   .not_q = a / denominator,
+                   .gap = std::expm1(epsilon / 2) / denominator}};
 }
 
 UnaryRates oue_rates(uint32_t k, double epsilon) {
   const double e = std::exp(epsilon), denominator = e + 1;
   return {.name = "oue",
           .k = k,
-          .p = 0.5,
-          .not_p = 0.5,
-          .q = 1 / denominator,
-          .not_q = e / denominator,
-          .gap = std::expm1(epsilon) / (2 * denominator)};
+          .pure = {.p = 0.5,
+                   .not_p = 0.5,
+                   .q = 1 / denominator,
+                   .not_q = e / denominator,
+                   .gap = std::expm1(epsilon) / (2 * denominator)}};
 }
 
 // Binomial(n, q) by inversion of a precomputed CDF. The weights come from the ratio
@@ -112,81 +101,15 @@ class BinomialTable {
   std::vector<double> cdf_;  // cdf_[i] = P[X <= lo_ + i]
 };
 
-// Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
-// uniformly from [0, k) \ {value} by Floyd's algorithm over the k - 1 others (index t of the
-// others is the value t + (t >= value)). Three ways to keep the picks distinct and sorted:
-//   a few picks        a sorted vector, O(count^2) with tiny constants;
-//   sparse (< k/64)    a thread-local bitmap for membership, then sort the picks and clear
-//                      just their bits: O(count log count), nothing proportional to k;
-//   dense              the bitmap scanned in order: O(count + k / 64).
-// Allocation-free once `items` (and the thread's scratch bitmap) have grown.
-void draw_ones(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
-               std::vector<uint32_t>& items) {
-  const uint32_t others = k - 1;
-  items.clear();
-  if (include_value) items.push_back(value);
-  if (count < kSmallDraw && uint64_t{count} * count < k / 16) {
-    for (uint32_t j = others - count; j < others; ++j) {
-      const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-      uint32_t pick = t + (t >= value);
-      auto it = std::lower_bound(items.begin(), items.end(), pick);
-      if (it != items.end() && *it == pick) {
-        pick = j + (j >= value);  // Floyd: t was taken, so j (not reachable before) is fresh
-        it = std::lower_bound(items.begin(), items.end(), pick);
-      }
-      items.insert(it, pick);
-    }
-    return;
-  }
-  thread_local std::vector<uint64_t> bits;
-  const std::size_t words = (std::size_t{k} + 63) / 64;
-  if (bits.size() < words) bits.resize(words, 0);
-  auto test_and_set = [&](uint32_t v) {
-    uint64_t& word = bits[v >> 6];
-    const uint64_t mask = uint64_t{1} << (v & 63);
-    const bool was = (word & mask) != 0;
-    word |= mask;
-    return was;
-  };
-  if (count < words) {
-    for (uint32_t j = others - count; j < others; ++j) {
-      const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-      uint32_t pick = t + (t >= value);
-      if (test_and_set(pick)) {
-        pick = j + (j >= value);
-        test_and_set(pick);
-      }
-      items.push_back(pick);
-    }
-    for (uint32_t v : items) bits[v >> 6] = 0;  // leave the scratch clean for the next call
-    std::sort(items.begin(), items.end());
-    return;
-  }
-  for (uint32_t j = others - count; j < others; ++j) {
-    const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-    if (test_and_set(t + (t >= value))) test_and_set(j + (j >= value));
-  }
-  if (include_value) test_and_set(value);
-  items.clear();
-  for (std::size_t w = 0; w < words; ++w) {
-    uint64_t word = bits[w];
-    bits[w] = 0;  // leave the scratch clean for the next call
-    while (word != 0) {
-      items.push_back(static_cast<uint32_t>(w * 64 + std::countr_zero(word)));
-      word &= word - 1;
-    }
-  }
-}
-
 class UnaryEncoder final : public Encoder {
  public:
   explicit UnaryEncoder(UnaryRates rates)
       : rates_(rates),
-        noise_(rates.k - 1, rates.q, rates.not_q),
-        log_p_(std::log(rates.p)),
-        log_not_p_(std::log(rates.not_p)),
-        log_q_(std::log(rates.q)),
-        log_not_q_(std::log(rates.not_q)) {}
+        noise_(rates.k - 1, rates.pure.q, rates.pure.not_q),
+        log_p_(std::log(rates.pure.p)),
+        log_not_p_(std::log(rates.pure.not_p)),
+        log_q_(std::log(rates.pure.q)),
+        log_not_q_(std::log(rates.pure.not_q)) {}
 
   // Draws: one uniform01 for the true bit, one for the number of noise ones, then Floyd's
   // uniform draws for their positions. O(#ones log #ones) while #ones < k / 64, else
@@ -196,10 +119,10 @@ class UnaryEncoder final : public Encoder {
       throw Error(std::string(rates_.name) + ": value " + std::to_string(value) +
                   " is outside [0, " + std::to_string(rates_.k) + ").");
     }
-    const bool true_bit = rng.bernoulli(rates_.p);
+    const bool true_bit = rng.bernoulli(rates_.pure.p);
     const uint32_t noise = noise_.sample(rng);
     out.block = 0;
-    draw_ones(rates_.k, value, noise, true_bit, rng, out.items);
+    draw_distinct_others(rates_.k, value, noise, true_bit, rng, out.items);
   }
 
   // The product over the k bits, in log space: it underflows double past a thousand or so
@@ -220,67 +143,6 @@ class UnaryEncoder final : public Encoder {
   double log_p_, log_not_p_, log_q_, log_not_q_;
 };
 
-class UnaryEstimator final : public Estimator {
- public:
-  UnaryEstimator(std::string id, UnaryRates rates) : id_(std::move(id)), rates_(rates) {}
-
-  // O(k): the tally's counts are the per-bit sums C_v (counting them cost O(#ones) a report).
-  Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
-    check(tally);
-    const uint64_t n = tally.reports(0);
-    if (n == 0) throw Error(std::string(rates_.name) + ": the tally holds no reports.");
-    Estimate e;
-    e.reports = n;
-    e.frequencies.resize(rates_.k);
-    const std::span<const uint64_t> counts = tally.counts(0);
-    const double nd = static_cast<double>(n);
-    for (uint32_t v = 0; v < rates_.k; ++v) {
-      e.frequencies[v] = (static_cast<double>(counts[v]) / nd - rates_.q) / rates_.gap;
-    }
-    return e;
-  }
-
-  double mean_variance(std::span<const double> f, uint64_t n) const override {
-    check_size(f);
-    double sum = 0;
-    for (double fv : f) sum += rates_.variance(fv, static_cast<double>(n));
-    return sum / static_cast<double>(f.size());
-  }
-
-  std::vector<double> variances(std::span<const double> f, const Tally& tally,
-                                std::span<const uint32_t> values) const override {
-    check(tally);
-    check_size(f);
-    std::vector<double> out;
-    out.reserve(values.size());
-    for (uint32_t v : values) {
-      if (v >= rates_.k) {
-        throw Error(std::string(rates_.name) + ": value " + std::to_string(v) + " is outside [0, " +
-                    std::to_string(rates_.k) + ").");
-      }
-      out.push_back(rates_.variance(f[v], static_cast<double>(tally.total_reports())));
-    }
-    return out;
-  }
-
- private:
-  void check(const Tally& tally) const {
-    if (tally.protocol_id() != id_ || tally.block_count() != 1 || tally.universe(0) != rates_.k) {
-      throw Error(std::string(rates_.name) + ": the tally is for \"" + tally.protocol_id() +
-                  "\", not this " + id_ + " protocol on k = " + std::to_string(rates_.k) + ".");
-    }
-  }
-  void check_size(std::span<const double> f) const {
-    if (f.size() != rates_.k) {
-      throw Error(std::string(rates_.name) + ": expected " + std::to_string(rates_.k) +
-                  " frequencies, got " + std::to_string(f.size()) + ".");
-    }
-  }
-
-  std::string id_;
-  UnaryRates rates_;
-};
-
 // The attacker picks a uniform 1-bit, or a uniform value when there is none (protocols.md
 // 4.4 and 10). With M ~ Binomial(k - 1, q) noise ones, the guess is right with probability
 // p E[1 / (1 + M)] + (1 - p) P[M = 0] / k, and E[1 / (1 + M)] = (1 - (1-q)^k) / (k q):
@@ -289,9 +151,9 @@ class UnaryEstimator final : public Estimator {
 class UnaryAttack final : public Attack {
  public:
   explicit UnaryAttack(UnaryRates rates) : rates_(rates) {
-    const double k = rates.k, log_not_q = std::log1p(-rates.q);
-    success_ = rates.p * -std::expm1(k * log_not_q) / (k * rates.q) +
-               rates.not_p * std::exp((k - 1) * log_not_q) / k;
+    const double k = rates.k, log_not_q = std::log1p(-rates.pure.q);
+    success_ = rates.pure.p * -std::expm1(k * log_not_q) / (k * rates.pure.q) +
+               rates.pure.not_p * std::exp((k - 1) * log_not_q) / k;
   }
 
   uint32_t guess(const Report& report, Rng& rng) const override {
@@ -311,24 +173,12 @@ Protocol make_unary(const ProtocolParams& params, const char* name,
     throw Error(std::string("make_") + name + ": protocol is \"" + params.protocol + "\".");
   }
   check_k_and_epsilon(params);
-  const std::string prefix = std::string(name) + ": ";
-  if (!params.moduli.empty())
-    throw Error(prefix + "moduli are an MSS parameter; leave them empty.");
-  if (!params.subset_sizes.empty()) {
-    throw Error(prefix +
-                "subset_sizes are an SS/MSS parameter (a unary report has any number of "
-                "1-bits); leave them empty, but there are " +
-                std::to_string(params.subset_sizes.size()) + ".");
-  }
-  if (params.seeds != 0) {
-    throw Error(prefix + "seeds are an OLH parameter; leave them 0, but they are " +
-                std::to_string(params.seeds) + ".");
-  }
+  check_unused_params(params, {});
   const UnaryRates rates = rates_for(params.k, params.epsilon);
   ReportShape shape{{BlockShape{params.k, 0}}};
   const std::string id = protocol_id(params);
   return Protocol(params, std::move(shape), std::make_shared<UnaryEncoder>(rates),
-                  std::make_shared<UnaryEstimator>(id, rates),
+                  make_support_count_estimator(id, name, rates.k, rates.pure),
                   std::make_shared<UnaryAttack>(rates));
 }
 

@@ -387,7 +387,7 @@ TEST_CASE("pgr rejects bad parameters with a message naming them", "[pgr]") {
   CHECK_THROWS_WITH(make_protocol({.protocol = "pgr", .k = 10, .epsilon = 1, .moduli = {3, 5}}),
                     Catch::Contains("moduli"));
   CHECK_THROWS_WITH(make_protocol({.protocol = "pgr", .k = 10, .epsilon = 1, .subset_sizes = {1}}),
-                    Catch::Contains("subset sizes"));
+                    Catch::Contains("subset_sizes"));
   CHECK_THROWS_WITH(make_protocol({.protocol = "pgr", .k = 10, .epsilon = 1, .seeds = 4}),
                     Catch::Contains("seeds") && Catch::Contains("4"));
   CHECK_THROWS_WITH(make_projective_geometry({.protocol = "ss", .k = 10, .epsilon = 1}),

@@ -40,6 +40,17 @@ struct ProtocolParams {
 /// Throws Error unless k >= 2 and epsilon is finite in (0, 50]; every factory calls it.
 void check_k_and_epsilon(const ProtocolParams& params);
 
+/// The optional fields of ProtocolParams a protocol reads.
+struct ParamsUse {
+  bool moduli = false;
+  bool subset_sizes = false;
+  bool seeds = false;
+};
+
+/// Throws Error naming the first optional field `params` sets that its protocol does not read
+/// ("grr: moduli do not apply to grr (they are MSS's); leave them empty, but there are 3.").
+void check_unused_params(const ProtocolParams& params, ParamsUse used);
+
 /// Versioned id of the report encoding, e.g. "residue.mss.1". Throws Error for an unknown name.
 std::string protocol_id(const ProtocolParams& params);
 

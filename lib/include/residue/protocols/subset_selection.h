@@ -51,6 +51,13 @@ uint32_t optimal_subset_size(uint32_t m, double epsilon);
 void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, Rng& rng,
                              std::vector<uint32_t>& items);
 
+/// Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
+/// uniformly from [0, k) \ {value}. The sampling core of Subset Selection and of the unary
+/// encodings. O(count log count) when sparse, O(count + k / 64) when dense; allocation-free
+/// once `items` has grown. REQUIRES: value < k, count <= k - 1.
+void draw_distinct_others(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
+                          std::vector<uint32_t>& items);
+
 /// Exact P[Z = items | value], and its log (the probability itself underflows a double for
 /// large m). REQUIRES: items is a valid omega-subset of [0, m).
 double subset_selection_probability(const SubsetSelectionRates& rates,
