@@ -1,5 +1,8 @@
 #include "residue/protocols/params.h"
 
+#include <openssl/sha.h>
+
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -35,6 +38,17 @@ void check_unused_params(const ProtocolParams& params, ParamsUse used) {
 std::string protocol_id(const ProtocolParams& params) {
   const ProtocolInfo& info = find_protocol(params.protocol);
   return "residue." + std::string(info.name) + "." + std::to_string(info.version);
+}
+
+std::string canonical_json(const ProtocolParams& params) { return to_json(params).dump(); }
+
+std::array<uint8_t, 16> params_hash(const ProtocolParams& params) {
+  const std::string json = canonical_json(params);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(json.data()), json.size(), digest);
+  std::array<uint8_t, 16> out{};
+  std::copy_n(digest, out.size(), out.begin());
+  return out;
 }
 
 nlohmann::json to_json(const ProtocolParams& params) {

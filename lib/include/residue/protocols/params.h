@@ -11,6 +11,7 @@
 //   Protocol mss = make_protocol(p);
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -53,6 +54,12 @@ void check_unused_params(const ProtocolParams& params, ParamsUse used);
 
 /// Versioned id of the report encoding, e.g. "residue.mss.1". Throws Error for an unknown name.
 std::string protocol_id(const ProtocolParams& params);
+
+/// The canonical JSON of `params` (sorted keys, no spaces) and its fingerprint: the first 16
+/// bytes of SHA-256 over it. Clients echo the fingerprint in every batch; a mismatch means
+/// they encode for other parameters.
+std::string canonical_json(const ProtocolParams& params);
+std::array<uint8_t, 16> params_hash(const ProtocolParams& params);
 
 nlohmann::json to_json(const ProtocolParams& params);
 /// Throws Error naming the missing or ill-typed field.
