@@ -10,5 +10,7 @@ void add_compare_command(CLI::App& app);   // compare.cpp
 void add_attack_command(CLI::App& app);    // attack.cpp
 void add_audit_command(CLI::App& app);     // audit.cpp
 void add_moduli_command(CLI::App& app);    // moduli.cpp
+void add_store_commands(CLI::App& app);    // store_commands.cpp: decode, verify
+void add_loadgen_command(CLI::App& app);   // loadgen.cpp
 
 }  // namespace residue

@@ -70,9 +70,7 @@ void write_charts(const std::filesystem::path& dir, const nlohmann::json& rows,
   const std::string setting = " (k=" + std::to_string(o.k) + ", n=" + std::to_string(o.n) + ", " +
                               o.data + ", " + std::to_string(o.trials) + " trials)";
   const std::vector<Chart> charts = {
-      {"mse.svg",
-       "mse",
-       {"Mean squared error" + setting, "epsilon", "MSE, frequency scale", true}},
+      {"mse.svg", "mse", {"Mean squared error" + setting, "epsilon", "MSE, frequency scale", true}},
       {"bits.svg", "bits_mean", {"Report size" + setting, "epsilon", "bits per report", true}},
       {"decode.svg", "decode_ms", {"Server decode time" + setting, "epsilon", "decode ms", true}},
       {"attack.svg",

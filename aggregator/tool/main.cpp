@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   residue::add_attack_command(app);
   residue::add_audit_command(app);
   residue::add_moduli_command(app);
+  residue::add_store_commands(app);
+  residue::add_loadgen_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

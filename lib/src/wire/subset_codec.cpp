@@ -186,9 +186,9 @@ bool SubsetCodec::read_bitmap(BitReader& in, std::vector<uint32_t>& items,
     }
   }
   if (exact && items.size() != subset_size_) {
-    error = error_at(in.bit_position() - 1, "subset has " + std::to_string(items.size()) +
-                                                " positions, expected " +
-                                                std::to_string(subset_size_));
+    error =
+        error_at(in.bit_position() - 1, "subset has " + std::to_string(items.size()) +
+                                            " positions, expected " + std::to_string(subset_size_));
     return false;
   }
   return true;

@@ -46,6 +46,12 @@ class ReportCodec {
   void write(const Report& report, BitWriter& out) const;
   /// Reads one report; the error offset counts bytes from the start of the reader's input.
   ParseResult<Report> read(BitReader& in) const;
+  /// Reads the report at bit `bit_pos` of the first `bit_length` bits of `bytes` into `out`,
+  /// reusing its storage, and advances `bit_pos`. Accepts and rejects exactly as read(in) does
+  /// (error offsets count from the start of `bytes`; on false `out` is garbage), several times
+  /// faster: the batch parser's path. REQUIRES: bit_pos <= bit_length <= 8 * bytes.size().
+  bool read(std::span<const uint8_t> bytes, std::size_t bit_length, std::size_t& bit_pos,
+            Report& out, ParseError& error) const;
 
   /// Version byte + bits + zero padding. REQUIRES: well_formed(report).
   std::vector<uint8_t> to_bytes(const Report& report) const;
@@ -59,6 +65,8 @@ class ReportCodec {
   std::size_t max_bits() const;
 
  private:
+  bool read(BitReader& in, Report& out, ParseError& error) const;
+
   std::vector<SubsetCodec> codecs_;
   unsigned block_bits_ = 0;
 };

@@ -23,8 +23,8 @@ inline constexpr uint8_t kTallyFormatVersion = 1;
 
 std::vector<uint8_t> encode_tally(const Tally& tally);
 
-/// Refuses blocks with a universe above `max_universe` or more than `max_blocks` blocks
-/// (bounds the memory a hostile blob can make the parser allocate).
+/// Refuses more than `max_blocks` blocks or `max_counters` counters over all blocks (bounds
+/// the memory a hostile blob can make the parser allocate).
 ParseResult<Tally> decode_tally(std::span<const uint8_t> bytes, uint32_t max_blocks = 1 << 24,
                                 uint64_t max_counters = uint64_t{1} << 28);
 

@@ -1,0 +1,96 @@
+// residued: the aggregation daemon. Reads its TOML configuration, opens the store, declares
+// the tasks, serves the HTTP API until SIGTERM or SIGINT, then finishes the requests in flight
+// and exits 0. docs/operators.md is the operator's guide.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "config.h"
+#include "residue/core/error.h"
+#include "server.h"
+#include "sqlite_store.h"
+#include "task.h"
+
+namespace {
+
+residue::DaemonConfig configure(int argc, char** argv) {
+  CLI::App app{"residued: the Residue aggregation daemon (docs/operators.md)"};
+  std::string config_path, listen, data_dir;
+  app.add_option("--config", config_path, "TOML configuration file")->required();
+  app.add_option("--listen", listen, "host:port, overriding the file (port 0: any free port)");
+  app.add_option("--data-dir", data_dir, "Data directory, overriding the file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "residued: error: " << e.what() << " (see --help)\n";
+    std::exit(2);
+  }
+  residue::DaemonConfig config = residue::load_config(config_path);
+  if (!listen.empty()) residue::parse_listen(listen, "--listen", config);
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const residue::DaemonConfig config = configure(argc, argv);
+    // Signals go to one waiting thread, not to whichever thread happens to run.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    std::unique_ptr<residue::Store> store = residue::open_sqlite_store(config.data_dir);
+    std::vector<residue::TaskRecord> stored = store->tasks();
+    std::vector<residue::Task> tasks;
+    for (const residue::TaskConfig& t : config.tasks) {
+      std::optional<residue::ProtocolParams> previous;
+      for (const residue::TaskRecord& r : stored) {
+        if (r.name == t.name)
+          previous = residue::params_from_json(nlohmann::json::parse(r.params_json));
+      }
+      residue::Task task = residue::make_task(t, previous);
+      store->register_task(task.name, residue::canonical_json(task.protocol.params()), task.hash,
+                           task.protocol.new_tally());
+      std::cerr << "residued: task " << task.name << ": " << task.protocol.id()
+                << " k=" << task.protocol.params().k
+                << " epsilon=" << task.protocol.params().epsilon << "\n";
+      tasks.push_back(std::move(task));
+    }
+
+    residue::Server server(config, *store, std::move(tasks));
+    const uint16_t port = server.bind();
+    std::printf("residued: listening on %s%s:%u, data in %s\n", config.tls ? "https://" : "http://",
+                config.host.c_str(), port, config.data_dir.c_str());
+    std::fflush(stdout);
+    std::thread waiter([&server, signals] {
+      int received = 0;
+      sigwait(&signals, &received);
+      std::cerr << "residued: signal " << received << ", finishing requests in flight\n";
+      server.stop();
+    });
+    server.run();
+    // listen returned: either stop() ran, or the socket failed; make the waiter return too.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    std::cerr << "residued: stopped\n";
+    return 0;
+  } catch (const residue::Error& e) {
+    std::cerr << "residued: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "residued: error: " << e.what() << "\n";
+    return 1;
+  }
+}

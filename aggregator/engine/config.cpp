@@ -1,0 +1,202 @@
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <string_view>
+
+#include "residue/core/error.h"
+
+namespace residue {
+namespace {
+
+std::string where(const toml::source_region& source) {
+  return source.begin.line > 0 ? ":" + std::to_string(source.begin.line) : "";
+}
+
+// A typed field of a TOML table: absent gives nullopt, the wrong type an Error naming it.
+template <typename T>
+std::optional<T> get(const toml::table& table, const std::string& key, const std::string& context) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return std::nullopt;
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto v = node->value<double>()) return *v;  // integers convert too
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (node->is_integer()) return node->as_integer()->get();
+  } else {
+    if (auto v = node->value<T>()) return *v;
+  }
+  throw Error(context + key + " has the wrong type (line " +
+              std::to_string(node->source().begin.line) + ").");
+}
+
+template <typename T>
+T require(const toml::table& table, const std::string& key, const std::string& context) {
+  std::optional<T> v = get<T>(table, key, context);
+  if (!v) throw Error(context + key + " is missing.");
+  return *v;
+}
+
+uint64_t non_negative(int64_t v, const std::string& name) {
+  if (v < 0) throw Error(name + " must not be negative, but is " + std::to_string(v) + ".");
+  return static_cast<uint64_t>(v);
+}
+
+std::array<uint8_t, 32> parse_sha256_hex(const std::string& hex, const std::string& name) {
+  std::array<uint8_t, 32> out{};
+  if (hex.size() != 64) {
+    throw Error(name + " must be 64 hex digits (SHA-256 of the token), but has " +
+                std::to_string(hex.size()) + " characters.");
+  }
+  for (std::size_t i = 0; i < 32; ++i) {
+    int byte = 0;
+    for (int half = 0; half < 2; ++half) {
+      const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(hex[2 * i + half])));
+      const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (digit < 0) throw Error(name + " has a non-hex character '" + std::string(1, c) + "'.");
+      byte = byte * 16 + digit;
+    }
+    out[i] = static_cast<uint8_t>(byte);
+  }
+  return out;
+}
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() ? p : base / p;
+}
+
+TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesystem::path& base) {
+  TaskConfig task;
+  std::string context = "tasks[" + std::to_string(index) + "]: ";
+  task.name = require<std::string>(t, "name", context);
+  context = "tasks[" + std::to_string(index) + "] (" + task.name + "): ";
+  if (task.name.empty() || task.name.find_first_of("/?#% ") != std::string::npos) {
+    throw Error(context + "name must be non-empty and free of '/', '?', '#', '%' and spaces.");
+  }
+  task.params.protocol = get<std::string>(t, "protocol", context).value_or("mss");
+  task.params.epsilon = require<double>(t, "epsilon", context);
+  if (auto dictionary = get<std::string>(t, "dictionary", context)) {
+    task.dictionary = resolve(base, *dictionary);
+    if (t.contains("k")) throw Error(context + "give k or dictionary, not both.");
+  } else {
+    const int64_t k = require<int64_t>(t, "k", context);
+    if (k < 2 || k > (int64_t{1} << 31)) {
+      throw Error(context + "k must be in [2, 2^31], but is " + std::to_string(k) + ".");
+    }
+    task.params.k = static_cast<uint32_t>(k);
+  }
+  if (const toml::array* moduli = t.get_as<toml::array>("moduli")) {
+    for (const toml::node& m : *moduli) {
+      const std::optional<int64_t> v = m.value<int64_t>();
+      if (!v || *v < 2 || *v > UINT32_MAX) throw Error(context + "moduli must be integers >= 2.");
+      task.params.moduli.push_back(static_cast<uint32_t>(*v));
+    }
+  } else if (t.contains("moduli")) {
+    throw Error(context + "moduli must be an array of integers.");
+  }
+  task.max_inflation = get<double>(t, "max_inflation", context).value_or(task.max_inflation);
+  for (const auto& [key, value] : t) {
+    static constexpr std::string_view kKnown[] = {"name",       "protocol", "epsilon",      "k",
+                                                  "dictionary", "moduli",   "max_inflation"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), key.str()) == std::end(kKnown)) {
+      throw Error(context + "unknown key \"" + std::string(key.str()) + "\" (line " +
+                  std::to_string(value.source().begin.line) + ").");
+    }
+  }
+  return task;
+}
+
+}  // namespace
+
+void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    throw Error(what + " must be host:port, but is \"" + listen + "\".");
+  }
+  const std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long value = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || value < 0 || value > 65535) {
+    throw Error(what + ": port must be in [0, 65535], but is \"" + port + "\".");
+  }
+  into.host = listen.substr(0, colon);
+  into.port = static_cast<uint16_t>(value);
+}
+
+DaemonConfig load_config(const std::filesystem::path& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(path.string() + where(e.source()) + ": " + std::string(e.description()));
+  }
+  const std::filesystem::path base = path.has_parent_path() ? path.parent_path() : ".";
+  const std::string file = path.string() + ": ";
+  DaemonConfig c;
+  if (auto listen = get<std::string>(root, "listen", file))
+    parse_listen(*listen, file + "listen", c);
+  if (auto dir = get<std::string>(root, "data_dir", file)) c.data_dir = resolve(base, *dir);
+  if (auto v = get<int64_t>(root, "max_body_bytes", file))
+    c.max_body_bytes = non_negative(*v, file + "max_body_bytes");
+  if (auto v = get<int64_t>(root, "max_reports_per_batch", file)) {
+    c.max_reports_per_batch = static_cast<uint32_t>(
+        std::min<uint64_t>(non_negative(*v, file + "max_reports_per_batch"), UINT32_MAX));
+  }
+  if (auto v = get<int64_t>(root, "read_timeout_seconds", file))
+    c.read_timeout_seconds = static_cast<int>(non_negative(*v, file + "read_timeout_seconds"));
+  if (auto v = get<int64_t>(root, "threads", file))
+    c.threads = static_cast<int>(std::max<uint64_t>(1, non_negative(*v, file + "threads")));
+  if (auto v = get<int64_t>(root, "max_commit_group", file)) {
+    c.max_commit_group =
+        static_cast<uint32_t>(std::max<uint64_t>(1, non_negative(*v, file + "max_commit_group")));
+  }
+
+  if (const toml::array* tokens = root.get_as<toml::array>("tokens")) {
+    for (std::size_t i = 0; i < tokens->size(); ++i) {
+      const toml::table* t = (*tokens)[i].as_table();
+      const std::string context = file + "tokens[" + std::to_string(i) + "]: ";
+      if (t == nullptr) throw Error(context + "must be a table ([[tokens]]).");
+      TokenConfig token;
+      token.name = require<std::string>(*t, "name", context);
+      token.sha256 = parse_sha256_hex(require<std::string>(*t, "token_sha256", context),
+                                      context + "token_sha256");
+      token.reports_per_second = get<double>(*t, "reports_per_second", context).value_or(0);
+      if (auto q = get<int64_t>(*t, "daily_quota", context))
+        token.daily_quota = non_negative(*q, context + "daily_quota");
+      if (token.reports_per_second < 0)
+        throw Error(context + "reports_per_second must not be negative.");
+      c.tokens.push_back(std::move(token));
+    }
+  }
+  if (c.tokens.empty()) throw Error(file + "no [[tokens]]: every upload needs a bearer token.");
+
+  if (const toml::array* tasks = root.get_as<toml::array>("tasks")) {
+    for (std::size_t i = 0; i < tasks->size(); ++i) {
+      const toml::table* t = (*tasks)[i].as_table();
+      if (t == nullptr)
+        throw Error(file + "tasks[" + std::to_string(i) + "] must be a table ([[tasks]]).");
+      c.tasks.push_back(parse_task(*t, i, base));
+      for (std::size_t j = 0; j + 1 < c.tasks.size(); ++j) {
+        if (c.tasks[j].name == c.tasks.back().name) {
+          throw Error(file + "task name \"" + c.tasks[j].name + "\" is used twice.");
+        }
+      }
+    }
+  }
+  if (c.tasks.empty()) throw Error(file + "no [[tasks]] declared.");
+
+  if (const toml::table* tls = root.get_as<toml::table>("tls")) {
+    const std::string context = file + "tls: ";
+    TlsConfig t;
+    t.certificate = resolve(base, require<std::string>(*tls, "certificate", context));
+    t.private_key = resolve(base, require<std::string>(*tls, "private_key", context));
+    if (auto ca = get<std::string>(*tls, "client_ca", context)) t.client_ca = resolve(base, *ca);
+    c.tls = std::move(t);
+  }
+  return c;
+}
+
+}  // namespace residue

@@ -1,0 +1,69 @@
+// The daemon's configuration: a TOML file (docs/operators.md has the reference), validated
+// whole at start-up so that a bad file stops the daemon with a message naming the field.
+//
+//   DaemonConfig c = load_config("residued.toml");
+//   for (const TaskConfig& t : c.tasks) ...
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "residue/protocols/params.h"
+
+namespace residue {
+
+struct TokenConfig {
+  std::string name;
+  /// SHA-256 of the bearer token (the token itself is never in the file).
+  std::array<uint8_t, 32> sha256{};
+  /// Sustained reports per second the token may upload (burst: one second's worth); 0: no limit.
+  double reports_per_second = 0;
+  /// Accepted reports per UTC day; 0: no quota.
+  uint64_t daily_quota = 0;
+};
+
+struct TaskConfig {
+  std::string name;
+  /// protocol, k, epsilon, optional moduli; the rest is completed at start-up.
+  ProtocolParams params;
+  /// A dictionary domain: one value per line (k is then the number of lines).
+  std::optional<std::filesystem::path> dictionary;
+  /// MSS moduli search bound (used only when moduli are not given).
+  double max_inflation = 1.15;
+};
+
+struct TlsConfig {
+  std::filesystem::path certificate;
+  std::filesystem::path private_key;
+  /// When set, clients must present a certificate signed by this CA.
+  std::optional<std::filesystem::path> client_ca;
+};
+
+struct DaemonConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8750;
+  std::filesystem::path data_dir = "residue-data";
+  std::vector<TokenConfig> tokens;
+  std::vector<TaskConfig> tasks;
+  std::optional<TlsConfig> tls;
+  uint64_t max_body_bytes = 64 << 20;
+  uint32_t max_reports_per_batch = 100000;
+  int read_timeout_seconds = 10;
+  int threads = 8;
+  /// Most batches committed in one transaction (group commit).
+  uint32_t max_commit_group = 512;
+};
+
+/// Parses and validates `path`. Throws Error naming the file, and the line or the
+/// "tasks[1] (words): epsilon" field, on any problem. Relative paths in the file are resolved
+/// against the file's directory.
+DaemonConfig load_config(const std::filesystem::path& path);
+
+/// Parses "host:port". Throws Error naming `what` on a bad form.
+void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into);
+
+}  // namespace residue

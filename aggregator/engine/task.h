@@ -1,0 +1,41 @@
+// Task: a named collection on the server: its validated protocol, the parameter hash clients
+// echo, its domain (a dictionary of values, or a size), and the codec its batches use.
+// Immutable once built; shared between the daemon's threads.
+//
+//   Task t = make_task(config.tasks[0], stored_params_or_nullopt);
+//   parse_batch(t.codec, body, reports);
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config.h"
+#include "residue/core/domain.h"
+#include "residue/protocols/protocol.h"
+#include "residue/wire/batch.h"
+#include "residue/wire/report_codec.h"
+
+namespace residue {
+
+struct Task {
+  std::string name;
+  Protocol protocol;
+  ParamsHash hash{};
+  std::optional<Domain> domain;  ///< for dictionary tasks
+  ReportCodec codec;
+};
+
+/// The task of `params` (complete, as make_protocol takes them).
+Task task_from_params(std::string name, const ProtocolParams& params, std::optional<Domain> domain);
+
+/// Builds a configured task: reads its dictionary, then completes its parameters (MSS moduli)
+/// unless `stored` holds the parameters the store already has for it and they agree with the
+/// configuration (protocol, k, epsilon, and the moduli when configured): those are reused, so a
+/// newer moduli search never orphans stored reports. Throws Error naming the task and field.
+Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& stored);
+
+/// Reads a dictionary file: one value per line, no empty line, no repeats. Throws Error
+/// naming the file and line.
+Domain load_dictionary(const std::filesystem::path& path);
+
+}  // namespace residue

@@ -1,0 +1,114 @@
+// `residue decode` and `residue verify`: the daemon's store read offline, through the same
+// engine the daemon uses (estimates, verification), so what they print is what it serves.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "estimates.h"
+#include "output.h"
+#include "residue/core/error.h"
+#include "sqlite_store.h"
+#include "verify.h"
+
+namespace residue {
+namespace {
+
+std::unique_ptr<Store> open_existing(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) {
+    throw Error("--data: \"" + dir + "\" is not a directory (the daemon's data_dir).");
+  }
+  return open_sqlite_store(dir);
+}
+
+struct DecodeOptions {
+  std::string data, task, dictionary, postprocess = "none";
+  std::size_t top = 20;
+  bool json = false;
+};
+
+void decode(const DecodeOptions& o) {
+  const std::unique_ptr<Store> store = open_existing(o.data);
+  std::optional<TaskRecord> record;
+  std::string known;
+  for (TaskRecord& r : store->tasks()) {
+    known += (known.empty() ? "" : ", ") + r.name;
+    if (r.name == o.task) record = std::move(r);
+  }
+  if (!record)
+    throw Error("--task: no task \"" + o.task + "\" in " + o.data + " (it has: " + known + ").");
+  Task task = task_from_record(*record);
+  if (!o.dictionary.empty()) {
+    task = task_from_params(task.name, task.protocol.params(), load_dictionary(o.dictionary));
+  }
+  const TaskEstimates e = estimate_task(task, store->tally(task.name), *record, o.top,
+                                        parse_postprocess(o.postprocess));
+  if (o.json) {
+    std::cout << to_json(e).dump(2) << "\n";
+    return;
+  }
+  const nlohmann::json last = iso8601_or_null(e.last_batch);
+  std::cout << "task " << e.task << " (" << e.protocol_id << ", k=" << e.k << "): " << e.reports
+            << " reports in " << e.batches << " batches, last "
+            << (last.is_null() ? "never" : last.get<std::string>()) << "\n\n";
+  Table t({"rank", "value", "frequency", "count", "stderr (count)"});
+  for (std::size_t i = 0; i < e.top.size(); ++i) {
+    const ValueEstimate& v = e.top[i];
+    t.add({std::to_string(i + 1), v.value ? *v.value : std::to_string(v.index),
+           format_number(v.frequency), format_number(v.count, 6),
+           format_number(v.stderr_frequency * static_cast<double>(e.reports), 3)});
+  }
+  t.print(std::cout);
+}
+
+int verify(const std::string& data, bool json) {
+  const std::unique_ptr<Store> store = open_existing(data);
+  const std::vector<TaskVerification> results = verify_store(*store);
+  bool clean = true;
+  nlohmann::json out = nlohmann::json::array();
+  for (const TaskVerification& v : results) {
+    clean = clean && v.problems.empty();
+    out.push_back({{"task", v.task},
+                   {"batches", v.batches},
+                   {"reports", v.reports},
+                   {"problems", v.problems}});
+    if (!json) {
+      std::cout << v.task << ": " << v.batches << " batches, " << v.reports << " reports: "
+                << (v.problems.empty() ? "tally matches the raw batches" : "PROBLEMS") << "\n";
+      for (const std::string& p : v.problems) std::cout << "  " << p << "\n";
+    }
+  }
+  if (json) std::cout << nlohmann::json{{"clean", clean}, {"tasks", out}}.dump(2) << "\n";
+  return clean ? 0 : 1;
+}
+
+}  // namespace
+
+void add_store_commands(CLI::App& app) {
+  auto d = std::make_shared<DecodeOptions>();
+  CLI::App* decode_cmd =
+      app.add_subcommand("decode", "Estimates of a task from the daemon's data directory");
+  decode_cmd->add_option("--data", d->data, "The daemon's data directory")->required();
+  decode_cmd->add_option("--task", d->task, "Task name")->required();
+  decode_cmd->add_option("--top", d->top, "Values to show")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  decode_cmd->add_option("--postprocess", d->postprocess, "none | clip | normsub")
+      ->capture_default_str();
+  decode_cmd->add_option("--dictionary", d->dictionary,
+                         "The task's dictionary file, to show values");
+  decode_cmd->add_flag("--json", d->json, "One JSON object on stdout");
+  decode_cmd->callback([d] { decode(*d); });
+
+  auto data = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Recompute every tally from the stored raw batches and report any difference");
+  verify_cmd->add_option("--data", *data, "The daemon's data directory")->required();
+  verify_cmd->add_flag("--json", *json, "One JSON object on stdout");
+  verify_cmd->callback([data, json] {
+    if (verify(*data, *json) != 0) throw Error("verify: the store does not match its raw batches.");
+  });
+}
+
+}  // namespace residue
