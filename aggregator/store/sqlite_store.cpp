@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -424,6 +425,7 @@ int64_t SqliteStore::data_version() {
 void SqliteStore::refresh_if_changed() {
   const int64_t version = data_version();
   if (version == data_version_) return;
+  std::fprintf(stderr, "RELOAD %lld -> %lld\n", (long long)data_version_, (long long)version);
   // Committed state, read under our write lock: safe to publish before this transaction ends.
   std::map<std::string, Tally> fresh = load_tallies();
   {

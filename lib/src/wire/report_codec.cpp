@@ -61,7 +61,7 @@ bool read_common(std::span<const SubsetCodec> codecs, unsigned block_bits,
     out.items.resize(omega);
     uint32_t* items = out.items.data();
     uint64_t next = 0;
-    // `word` holds the `avail` bits from p on (zeros above): several codes per load.
+    // The low `avail` bits of `word` are the next bits from p on: several codes per load.
     uint64_t word = 0;
     unsigned avail = 0;
     for (uint32_t i = 0; i < omega; ++i) {
@@ -69,7 +69,7 @@ bool read_common(std::span<const SubsetCodec> codecs, unsigned block_bits,
       if (q + 1 + b > avail) {
         if (p >= load_end) return false;
         word = window(data, p);
-        avail = 64 - p % 8;
+        avail = 56;  // window() holds 57 or more; 56 keeps every shift below 64
         q = static_cast<unsigned>(std::countr_one(word));
         if (q + 1 + b > avail) return false;  // longer than a window: rare, left to the codec
       }
