@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -296,10 +295,12 @@ class SqliteStore final : public Store {
           tasks(db.prepare("SELECT name, params_json, params_hash, batches, reports, last_batch "
                            "FROM tasks ORDER BY name")),
           batches(db.prepare("SELECT id, sequence, received, body FROM batches "
-                             "WHERE task = ?1 ORDER BY sequence")) {}
+                             "WHERE task = ?1 ORDER BY sequence")),
+          task_exists(db.prepare("SELECT 1 FROM tasks WHERE name = ?1")) {}
     Connection db;
     Stmt tasks;
     Stmt batches;
+    Stmt task_exists;
   };
 
   /// A reader borrowed from the pool (or opened when none is idle) and given back on leaving.
@@ -334,7 +335,6 @@ class SqliteStore final : public Store {
   int64_t data_version();
   /// Inside a write transaction: reloads the tallies if another connection committed.
   void refresh_if_changed();
-  bool known(const std::string& task) const;
 
   std::filesystem::path file_;
   Connection db_;
@@ -425,7 +425,6 @@ int64_t SqliteStore::data_version() {
 void SqliteStore::refresh_if_changed() {
   const int64_t version = data_version();
   if (version == data_version_) return;
-  std::fprintf(stderr, "RELOAD %lld -> %lld\n", (long long)data_version_, (long long)version);
   // Committed state, read under our write lock: safe to publish before this transaction ends.
   std::map<std::string, Tally> fresh = load_tallies();
   {
@@ -433,11 +432,6 @@ void SqliteStore::refresh_if_changed() {
     tallies_.swap(fresh);
   }
   data_version_ = version;
-}
-
-bool SqliteStore::known(const std::string& task) const {
-  std::lock_guard lock(tallies_mutex_);
-  return tallies_.contains(task);
 }
 
 void SqliteStore::register_task(const std::string& name, const std::string& params_json,
@@ -579,10 +573,12 @@ std::vector<TaskRecord> SqliteStore::tasks() const {
 
 void SqliteStore::for_each_batch(const std::string& task,
                                  const std::function<void(const StoredBatch&)>& fn) const {
-  if (!known(task)) {
+  ReaderLease reader(*this);
+  // Read from the database, like the batches: another process may have registered the task.
+  // Tasks are never removed, so a separate snapshot is enough.
+  if (!Query(reader->db, reader->task_exists).bind_text(1, task).step()) {
     throw Error("sqlite store: task \"" + task + "\" is not registered in " + file_.string() + ".");
   }
-  ReaderLease reader(*this);
   StoredBatch batch{.task = task};
   // One statement, one read snapshot: rows stream in commit order, none held past its turn.
   Query rows(reader->db, reader->batches);

@@ -1,10 +1,14 @@
 // Fuzz target for parse_batch and decode_tally. The first bytes pick a small shape as in
-// report_codec_fuzz.cpp, the rest is parsed as a batch:
+// report_codec_fuzz.cpp, the rest is parsed as a batch; when the first byte has its top bit
+// set the batch's checksum is recomputed first, so mutations reach the reports. Then:
 // - parse_batch must agree with the general report decoder (ReportCodec::read one report at a
 //   time), so its fast path accepts and rejects exactly the same bits;
 // - a parsed batch is well formed and re-encodes, with its header's id and hash, to a batch
 //   no longer than the input that parses back to the same reports.
-// The whole input is also a stored tally: one that parses re-encodes to the same bytes.
+// The whole input is also a stored tally, as is and with its last 16 bytes made its checksum:
+// one that parses re-encodes to the same bytes.
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +34,16 @@ constexpr uint32_t kMaxReports = 1 << 16;
 
 void check(bool condition) {
   if (!condition) std::abort();
+}
+
+/// Makes the last 16 bytes of a batch or stored tally the checksum of the bytes before them.
+void reseal(std::vector<uint8_t>& batch) {
+  if (batch.size() < residue::kBatchChecksumBytes) return;
+  const std::size_t body = batch.size() - residue::kBatchChecksumBytes;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(batch.data(), body, digest);
+  std::copy_n(digest, residue::kBatchChecksumBytes,
+              batch.begin() + static_cast<std::ptrdiff_t>(body));
 }
 
 void check_tally(std::span<const uint8_t> bytes) {
@@ -68,6 +82,9 @@ std::optional<residue::ParseError> reference_reports(const residue::ReportCodec&
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   check_tally({data, size});
+  std::vector<uint8_t> sealed(data, data + size);
+  reseal(sealed);
+  check_tally(sealed);
   if (size < 1) return 0;
   const std::size_t blocks = 1 + data[0] % 4;
   const std::size_t header_bytes = 1 + blocks * kBlockHeaderBytes;
@@ -80,7 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     shape.blocks.push_back({universe, h[2] == 0 ? 0 : 1 + (h[2] - 1u) * universe / 255});
   }
   const residue::ReportCodec codec(shape);
-  const std::span<const uint8_t> batch(data + header_bytes, size - header_bytes);
+  std::vector<uint8_t> bytes(data + header_bytes, data + size);
+  if ((data[0] & 0x80) != 0) reseal(bytes);
+  const std::span<const uint8_t> batch(bytes);
 
   std::vector<residue::Report> reports;
   const residue::ParseResult<residue::BatchHeader> parsed =

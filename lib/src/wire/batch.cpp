@@ -68,7 +68,8 @@ std::vector<uint8_t> encode_batch(const ReportCodec& codec, const BatchId& id,
   }
   BitWriter payload;
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    // An ill-formed report would be written as bits no parser accepts (or index out of range).
+    // An ill-formed report has no encoding: writing it would index out of range or emit
+    // bits that no parser accepts.
     if (!codec.well_formed(reports[i])) {
       throw Error("encode_batch: report " + std::to_string(i) + " does not fit the shape.");
     }

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "residue/core/bit_io.h"
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
 #include "residue/protocols/report.h"
@@ -350,9 +352,31 @@ TEST_CASE("non-zero padding after the payload is refused", "[wire]") {
   REQUIRE(e.offset == kBatchHeaderBytes + 5);
 }
 
+/// What parse_batch should make of the reports of a batch whose header is valid, by the
+/// general decoder (one ReportCodec::read at a time): the first report error, if any, and
+/// the reports before it in `decoded`.
+std::optional<ParseError> reference_error(const ReportCodec& codec, const Bytes& batch,
+                                          const BatchHeader& header, std::vector<Report>& decoded) {
+  const std::span<const uint8_t> payload(batch.data() + kBatchHeaderBytes,
+                                         batch.size() - kBatchHeaderBytes - kBatchChecksumBytes);
+  BitReader in(payload, header.payload_bits);
+  for (uint32_t i = 0; i < header.count; ++i) {
+    const ParseResult<Report> r = codec.read(in);
+    if (!r.ok()) {
+      return ParseError{"report " + std::to_string(i) + " of " + std::to_string(header.count) +
+                            ": " + r.error().message,
+                        kBatchHeaderBytes + r.error().offset};
+    }
+    decoded.push_back(r.value());
+  }
+  return std::nullopt;
+}
+
 TEST_CASE("random corruption never crashes and never yields an ill-formed report", "[wire]") {
+  // Rice parameters from 0 ({64, 40}) to 10 ({5000, 3}), bitmaps, single positions.
   const std::vector<ReportShape> shapes = {kDocShape, ReportShape{{{300, 0}, {7, 1}}},
-                                           ReportShape{{{31, 8}, {32, 9}, {33, 10}}}};
+                                           ReportShape{{{31, 8}, {32, 9}, {33, 10}}},
+                                           ReportShape{{{64, 40}, {5000, 3}}}};
   std::mt19937_64 rng(5);
   std::size_t accepted = 0;
   for (const ReportShape& shape : shapes) {
@@ -386,6 +410,20 @@ TEST_CASE("random corruption never crashes and never yields an ill-formed report
       if (rng() % 4 != 0) reseal(b);  // mostly get past the checksum to the reports
       std::vector<Report> reports;
       const ParseResult<BatchHeader> r = parse_batch(codec, b, reports);
+      // The batch parser's fast path must fail exactly where the report codec fails.
+      const ParseResult<BatchHeader> header = parse_batch_header(b);
+      if (header.ok()) {
+        std::vector<Report> decoded;
+        const std::optional<ParseError> expected =
+            reference_error(codec, b, header.value(), decoded);
+        if (expected) {
+          REQUIRE_FALSE(r.ok());
+          REQUIRE(r.error().message == expected->message);
+          REQUIRE(r.error().offset == expected->offset);
+        } else if (r.ok()) {
+          REQUIRE(reports == decoded);
+        }
+      }
       if (!r.ok()) {
         REQUIRE(r.error().offset <= b.size());
         continue;
