@@ -3,8 +3,9 @@
 // the network fails, and nothing is counted twice.
 //
 // The file is an append-only log of records, each sealed on its own with AES-256-GCM under
-// the queue key (a fresh random 96-bit nonce per record; the record's position and type are
-// authenticated as associated data):
+// the queue key (a fresh random 96-bit nonce per record; the record's position is its
+// associated data and its type is sealed with the payload, so records cannot be altered,
+// reordered, dropped from the middle or replayed unnoticed):
 //   REPORT(bytes)        one encoded report waiting to be batched
 //   BATCH(id, n)         the next n waiting reports now form batch `id` (random, kept across
 //                        retries and restarts, so a retry of a delivered batch is a duplicate)
@@ -12,14 +13,15 @@
 // Every append is fsync'ed before the call returns (a report is either queued whole or not at
 // all). Opening replays the log: a torn last record (a crash mid-append) is cut off; any
 // record that fails authentication elsewhere means tampering or corruption, reported as an
-// Error naming the file and byte offset, never silently skipped. When every batch is
-// acknowledged and nothing waits, the log is compacted (rewritten to a temporary file, then
-// renamed). Not thread-safe: the Client serializes calls.
+// Error naming the file and byte offset, never silently skipped. When an acknowledgement
+// empties the outbox, the log is compacted: the reports still waiting (often none) are
+// rewritten to a temporary file, which is renamed over the log. Not thread-safe: the Client
+// serializes calls.
 //
 //   ReportQueue q(state_dir / "queue", key);
 //   q.push(report_bytes);
 //   q.form_batches(1000, rng);
-//   for (const QueuedBatch& b : q.outbox()) if (upload(b)) q.acknowledge(b.id);
+//   while (!q.outbox().empty() && upload(q.outbox().front())) q.acknowledge(q.outbox().front().id);
 #pragma once
 
 #include <array>
@@ -44,7 +46,8 @@ struct QueuedBatch {
 class ReportQueue {
  public:
   /// Opens `path` (creating it, mode 0600) and replays it. Throws Error naming the path and
-  /// offset when a record fails authentication (wrong key, tampering) or is malformed.
+  /// offset when a record fails authentication (wrong key, tampering) or is malformed, and
+  /// when another ReportQueue has the file open (it is locked with flock).
   ReportQueue(std::filesystem::path path, const QueueKey& key);
   ~ReportQueue();
   ReportQueue(const ReportQueue&) = delete;
@@ -55,9 +58,9 @@ class ReportQueue {
   /// Groups the waiting reports into batches of at most `max_reports`, each with a fresh id
   /// from `rng` (use a Csprng), recorded durably before any upload.
   void form_batches(uint32_t max_reports, Rng& rng);
-  /// The formed, unacknowledged batches, oldest first.
+  /// The formed, unacknowledged batches, oldest first. Valid until the next non-const call.
   const std::vector<QueuedBatch>& outbox() const { return outbox_; }
-  /// Records that the daemon acknowledged `id`; compacts the file when nothing is left.
+  /// Records that the daemon acknowledged `id`; compacts the file when the outbox is empty.
   /// An unknown id is ignored.
   void acknowledge(const BatchId& id);
 

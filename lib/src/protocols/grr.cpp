@@ -4,6 +4,7 @@
 #include <string>
 
 #include "protocols/pure_estimator.h"
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -65,18 +66,35 @@ class GrrAttack final : public Attack {
   GrrRates rates_;
 };
 
-}  // namespace
+// What both factories share: validation, the rates and the client half.
+struct GrrSetup {
+  ClientProtocol client;
+  GrrRates rates;
+};
 
-Protocol make_grr(const ProtocolParams& params) {
+GrrSetup setup_grr(const ProtocolParams& params) {
   if (params.protocol != "grr") throw Error("make_grr: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   check_unused_params(params, {});
   const GrrRates rates = grr_rates(params.k, params.epsilon);
-  ReportShape shape{{BlockShape{params.k, 1}}};
-  const std::string id = protocol_id(params);
-  return Protocol(params, std::move(shape), std::make_shared<GrrEncoder>(rates),
-                  make_support_count_estimator(id, "grr", rates.k, rates.pure),
-                  std::make_shared<GrrAttack>(rates));
+  return {.client = {.params = params,
+                     .id = protocol_id(params),
+                     .shape = {{BlockShape{params.k, 1}}},
+                     .encoder = std::make_shared<GrrEncoder>(rates)},
+          .rates = rates};
+}
+
+}  // namespace
+
+Protocol make_grr(const ProtocolParams& params) {
+  const GrrSetup s = setup_grr(params);
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  make_support_count_estimator(s.client.id, "grr", s.rates.k, s.rates.pure),
+                  std::make_shared<GrrAttack>(s.rates));
+}
+
+ClientProtocol make_grr_client(const ProtocolParams& params) {
+  return setup_grr(params).client;
 }
 
 }  // namespace residue

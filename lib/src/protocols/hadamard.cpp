@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -304,7 +305,15 @@ HadamardLayout hadamard_layout(uint32_t k, double epsilon) {
   return {.blocks = static_cast<uint32_t>(blocks), .block_size = static_cast<uint32_t>(block_size)};
 }
 
-Protocol make_hadamard_response(const ProtocolParams& params) {
+namespace {
+
+// What both factories share: validation, the model and the client half.
+struct HadamardSetup {
+  ClientProtocol client;
+  std::shared_ptr<const HadamardModel> model;
+};
+
+HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
   if (params.protocol != "hr")
     throw Error("make_hadamard_response: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
@@ -333,10 +342,24 @@ Protocol make_hadamard_response(const ProtocolParams& params) {
   m.empty_outputs = uint64_t{layout.blocks - m.used_blocks} * layout.block_size +
                     uint64_t{m.used_blocks - 1} * empty_columns(m.block_size - 1, m.block_size) +
                     empty_columns(m.rows_in(m.used_blocks - 1), m.block_size);
-  ReportShape shape{{BlockShape{static_cast<uint32_t>(m.outputs), 1}}};
-  return Protocol(params, std::move(shape), std::make_shared<HadamardEncoder>(model),
-                  std::make_shared<HadamardEstimator>(model),
-                  std::make_shared<HadamardAttack>(model));
+  return {.client = {.params = params,
+                     .id = m.id,
+                     .shape = {{BlockShape{static_cast<uint32_t>(m.outputs), 1}}},
+                     .encoder = std::make_shared<HadamardEncoder>(model)},
+          .model = std::move(model)};
+}
+
+}  // namespace
+
+Protocol make_hadamard_response(const ProtocolParams& params) {
+  const HadamardSetup s = setup_hadamard_response(params);
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  std::make_shared<HadamardEstimator>(s.model),
+                  std::make_shared<HadamardAttack>(s.model));
+}
+
+ClientProtocol make_hadamard_response_client(const ProtocolParams& params) {
+  return setup_hadamard_response(params).client;
 }
 
 }  // namespace residue

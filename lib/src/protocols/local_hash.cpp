@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/rns/primes.h"
 
@@ -666,9 +667,14 @@ class OlhAttack final : public Attack {
   std::shared_ptr<const OlhModel> model_;
 };
 
-}  // namespace
+// What both factories share: validation, the completed params, the model and the client half.
+// The encoder needs the hash family's hash() alone; its scans serve the estimator and attack.
+struct OlhSetup {
+  ClientProtocol client;
+  std::shared_ptr<const OlhModel> model;
+};
 
-Protocol make_olh(const ProtocolParams& params) {
+OlhSetup setup_olh(const ProtocolParams& params) {
   if (params.protocol != "olh") throw Error("make_olh: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   check_unused_params(params, {.seeds = true});
@@ -682,13 +688,28 @@ Protocol make_olh(const ProtocolParams& params) {
   }
   ProtocolParams p = params;
   p.seeds = design.seeds;
-  const std::string id = protocol_id(p);
+  std::string id = protocol_id(p);
   auto model =
       std::make_shared<const OlhModel>(id, LocalHashFamily(p.k, design.buckets),
                                        olh_rates(design.buckets, design.collision_rate, p.epsilon));
   ReportShape shape{std::vector<BlockShape>(design.seeds, BlockShape{design.buckets, 1})};
-  return Protocol(std::move(p), std::move(shape), std::make_shared<OlhEncoder>(model),
-                  std::make_shared<OlhEstimator>(model), std::make_shared<OlhAttack>(model));
+  return {.client = {.params = std::move(p),
+                     .id = std::move(id),
+                     .shape = std::move(shape),
+                     .encoder = std::make_shared<OlhEncoder>(model)},
+          .model = std::move(model)};
+}
+
+}  // namespace
+
+Protocol make_olh(const ProtocolParams& params) {
+  const OlhSetup s = setup_olh(params);
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  std::make_shared<OlhEstimator>(s.model), std::make_shared<OlhAttack>(s.model));
+}
+
+ClientProtocol make_olh_client(const ProtocolParams& params) {
+  return setup_olh(params).client;
 }
 
 }  // namespace residue

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "protocols/mss_variance.h"
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/protocols/subset_selection.h"
 #include "residue/rns/moduli.h"
@@ -236,7 +237,17 @@ double mss_paper_attack_rate(const ProtocolParams& params) {
   return total / static_cast<double>(p.params().moduli.size());
 }
 
-Protocol make_mss(const ProtocolParams& params) {
+namespace {
+
+// What both factories share: validation, the completed params, the model and the client half.
+// The client uses only the model's moduli and rates; the estimator's products and solves on
+// its ResidueMatrix are referenced from MssEstimator alone.
+struct MssSetup {
+  ClientProtocol client;
+  std::shared_ptr<const MssModel> model;
+};
+
+MssSetup setup_mss(const ProtocolParams& params) {
   if (params.protocol != "mss") throw Error("make_mss: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   if (params.moduli.empty()) {
@@ -252,15 +263,30 @@ Protocol make_mss(const ProtocolParams& params) {
     throw Error("mss: " + std::to_string(p.subset_sizes.size()) + " subset sizes for " +
                 std::to_string(p.moduli.size()) + " moduli.");
   }
-  auto model =
-      std::make_shared<MssModel>(MssModel{protocol_id(p), ResidueMatrix(p.k, p.moduli), {}});
+  std::string id = protocol_id(p);
+  auto model = std::make_shared<MssModel>(MssModel{id, ResidueMatrix(p.k, p.moduli), {}});
   ReportShape shape;
   for (std::size_t j = 0; j < p.moduli.size(); ++j) {
     model->rates.push_back(subset_selection_rates(p.moduli[j], p.subset_sizes[j], p.epsilon));
     shape.blocks.push_back({p.moduli[j], p.subset_sizes[j]});
   }
-  return Protocol(std::move(p), std::move(shape), std::make_shared<MssEncoder>(model),
-                  std::make_shared<MssEstimator>(model), std::make_shared<MssAttack>(model));
+  return {.client = {.params = std::move(p),
+                     .id = std::move(id),
+                     .shape = std::move(shape),
+                     .encoder = std::make_shared<MssEncoder>(model)},
+          .model = std::move(model)};
+}
+
+}  // namespace
+
+Protocol make_mss(const ProtocolParams& params) {
+  const MssSetup s = setup_mss(params);
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  std::make_shared<MssEstimator>(s.model), std::make_shared<MssAttack>(s.model));
+}
+
+ClientProtocol make_mss_client(const ProtocolParams& params) {
+  return setup_mss(params).client;
 }
 
 }  // namespace residue

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocols/projective_geometry_internal.h"
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -203,32 +204,56 @@ void check_params(const ProtocolParams& params) {
   check_unused_params(params, {});
 }
 
-Protocol build(const ProtocolParams& params, const ProjectiveGeometryRates& rates) {
+// What all the factories share: the model and the client half. REQUIRES: check_params(params)
+// passed (the rates are computed from them).
+struct PgrSetup {
+  ClientProtocol client;
+  std::shared_ptr<const PgrModel> model;
+};
+
+PgrSetup setup(const ProtocolParams& params, const ProjectiveGeometryRates& rates) {
   if (rates.universe < params.k) {
     throw Error("pgr: PG(" + std::to_string(rates.t - 1) + ", " + std::to_string(rates.q) +
                 ") has " + std::to_string(rates.universe) +
                 " points, fewer than k = " + std::to_string(params.k) + ".");
   }
-  auto model = std::make_shared<const PgrModel>(PgrModel{.id = protocol_id(params),
+  std::string id = protocol_id(params);
+  auto model = std::make_shared<const PgrModel>(PgrModel{.id = id,
                                                          .k = params.k,
                                                          .rates = rates,
                                                          .space = ProjectiveSpace(rates.q, rates.t),
                                                          .hit = std::exp(rates.epsilon) * rates.p});
-  ReportShape shape{{BlockShape{rates.universe, 1}}};
-  return Protocol(params, std::move(shape), std::make_shared<PgrEncoder>(model),
-                  std::make_shared<PgrEstimator>(model), std::make_shared<PgrAttack>(model));
+  return {.client = {.params = params,
+                     .id = std::move(id),
+                     .shape = {{BlockShape{rates.universe, 1}}},
+                     .encoder = std::make_shared<PgrEncoder>(model)},
+          .model = std::move(model)};
+}
+
+// The setup of the public q-rule, for both of its factories.
+PgrSetup setup_pgr(const ProtocolParams& params) {
+  check_params(params);
+  return setup(params, projective_geometry_rates(params.k, params.epsilon));
+}
+
+Protocol build(const PgrSetup& s) {
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  std::make_shared<PgrEstimator>(s.model), std::make_shared<PgrAttack>(s.model));
 }
 
 }  // namespace
 
 Protocol make_projective_geometry(const ProtocolParams& params) {
-  check_params(params);
-  return build(params, projective_geometry_rates(params.k, params.epsilon));
+  return build(setup_pgr(params));
+}
+
+ClientProtocol make_projective_geometry_client(const ProtocolParams& params) {
+  return setup_pgr(params).client;
 }
 
 Protocol make_projective_geometry_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
   check_params(params);
-  return build(params, projective_geometry_rates_for(q, t, params.epsilon));
+  return build(setup(params, projective_geometry_rates_for(q, t, params.epsilon)));
 }
 
 }  // namespace residue

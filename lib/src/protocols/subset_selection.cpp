@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocols/pure_estimator.h"
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -177,7 +178,15 @@ double subset_selection_probability(const SubsetSelectionRates& rates,
   return std::exp(subset_selection_log_probability(rates, items, value));
 }
 
-Protocol make_subset_selection(const ProtocolParams& params) {
+namespace {
+
+// What both factories share: validation, the completed params, the rates and the client half.
+struct SubsetSelectionSetup {
+  ClientProtocol client;
+  SubsetSelectionRates rates;
+};
+
+SubsetSelectionSetup setup_subset_selection(const ProtocolParams& params) {
   if (params.protocol != "ss")
     throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
@@ -190,15 +199,28 @@ Protocol make_subset_selection(const ProtocolParams& params) {
   if (p.subset_sizes.empty()) p.subset_sizes = {optimal_subset_size(p.k, p.epsilon)};
   const SubsetSelectionRates rates = subset_selection_rates(p.k, p.subset_sizes[0], p.epsilon);
   ReportShape shape{{BlockShape{p.k, p.subset_sizes[0]}}};
-  const std::string id = protocol_id(p);
-  return Protocol(std::move(p), std::move(shape), std::make_shared<SubsetSelectionEncoder>(rates),
-                  make_support_count_estimator(id, "ss", rates.universe,
-                                               {.p = rates.p,
-                                                .not_p = 1 - rates.p,
-                                                .q = rates.q,
-                                                .not_q = 1 - rates.q,
-                                                .gap = rates.p - rates.q}),
-                  std::make_shared<SubsetSelectionAttack>(rates));
+  std::string id = protocol_id(p);
+  return {.client = {.params = std::move(p),
+                     .id = std::move(id),
+                     .shape = std::move(shape),
+                     .encoder = std::make_shared<SubsetSelectionEncoder>(rates)},
+          .rates = rates};
+}
+
+}  // namespace
+
+Protocol make_subset_selection(const ProtocolParams& params) {
+  const SubsetSelectionSetup s = setup_subset_selection(params);
+  const SubsetSelectionRates& r = s.rates;
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  make_support_count_estimator(
+                      s.client.id, "ss", r.universe,
+                      {.p = r.p, .not_p = 1 - r.p, .q = r.q, .not_q = 1 - r.q, .gap = r.p - r.q}),
+                  std::make_shared<SubsetSelectionAttack>(r));
+}
+
+ClientProtocol make_subset_selection_client(const ProtocolParams& params) {
+  return setup_subset_selection(params).client;
 }
 
 }  // namespace residue

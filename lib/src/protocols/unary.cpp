@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocols/pure_estimator.h"
+#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/protocols/subset_selection.h"
 
@@ -167,19 +168,33 @@ class UnaryAttack final : public Attack {
   double success_ = 0;
 };
 
-Protocol make_unary(const ProtocolParams& params, const char* name,
-                    UnaryRates (*rates_for)(uint32_t, double)) {
+// What both factories of SUE and OUE share: validation, the rates and the client half.
+struct UnarySetup {
+  ClientProtocol client;
+  UnaryRates rates;
+};
+
+UnarySetup setup_unary(const ProtocolParams& params, const char* name,
+                       UnaryRates (*rates_for)(uint32_t, double)) {
   if (params.protocol != name) {
     throw Error(std::string("make_") + name + ": protocol is \"" + params.protocol + "\".");
   }
   check_k_and_epsilon(params);
   check_unused_params(params, {});
   const UnaryRates rates = rates_for(params.k, params.epsilon);
-  ReportShape shape{{BlockShape{params.k, 0}}};
-  const std::string id = protocol_id(params);
-  return Protocol(params, std::move(shape), std::make_shared<UnaryEncoder>(rates),
-                  make_support_count_estimator(id, name, rates.k, rates.pure),
-                  std::make_shared<UnaryAttack>(rates));
+  return {.client = {.params = params,
+                     .id = protocol_id(params),
+                     .shape = {{BlockShape{params.k, 0}}},
+                     .encoder = std::make_shared<UnaryEncoder>(rates)},
+          .rates = rates};
+}
+
+Protocol make_unary(const ProtocolParams& params, const char* name,
+                    UnaryRates (*rates_for)(uint32_t, double)) {
+  const UnarySetup s = setup_unary(params, name, rates_for);
+  return Protocol(s.client.params, s.client.shape, s.client.encoder,
+                  make_support_count_estimator(s.client.id, name, s.rates.k, s.rates.pure),
+                  std::make_shared<UnaryAttack>(s.rates));
 }
 
 }  // namespace
@@ -190,6 +205,14 @@ Protocol make_sue(const ProtocolParams& params) {
 
 Protocol make_oue(const ProtocolParams& params) {
   return make_unary(params, "oue", &oue_rates);
+}
+
+ClientProtocol make_sue_client(const ProtocolParams& params) {
+  return setup_unary(params, "sue", &sue_rates).client;
+}
+
+ClientProtocol make_oue_client(const ProtocolParams& params) {
+  return setup_unary(params, "oue", &oue_rates).client;
 }
 
 }  // namespace residue

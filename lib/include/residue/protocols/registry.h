@@ -1,8 +1,10 @@
 // The protocol registry: one row per protocol, keyed by name, with its wire version.
 //
-// Adding a protocol means one factory in protocols/<name>.{h,cpp}, one row in registry.cpp,
-// a test under tests/unit/protocols/ and a page under docs/protocols/ (a CTest check fails
-// when a registered protocol lacks either).
+// Adding a protocol means two factories in protocols/<name>.{h,cpp} from one setup function
+// (the full one, and the encoder-only one make_client_protocol() uses), one row in each of the
+// tables of protocol_info.cpp, registry.cpp and client_protocol.cpp (registry_internal.h says
+// why three), a test under tests/unit/protocols/ and a page under docs/protocols/ (a CTest
+// check fails when a registered protocol lacks either).
 //
 //   for (const ProtocolInfo& info : registered_protocols()) std::cout << info.name;
 //   Protocol p = make_protocol(complete_params({.protocol = "ss", .k = 64, .epsilon = 2}));
@@ -22,7 +24,6 @@ struct ProtocolInfo {
   int version;               ///< bumped when the report bits change
   std::string_view summary;  ///< one line for --help
   std::string_view file;  ///< file stem: protocols/<file>.cpp, tests/unit/protocols/<file>_test.cpp
-  Protocol (*make)(const ProtocolParams&);
 };
 
 std::span<const ProtocolInfo> registered_protocols();

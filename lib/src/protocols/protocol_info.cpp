@@ -1,0 +1,47 @@
+// The table of protocol names and wire versions. It references no factory, so protocol_id()
+// and find_protocol() link no encoder, estimator or attack (registry_internal.h).
+#include <iterator>
+#include <string>
+
+#include "protocols/registry_internal.h"
+#include "residue/core/error.h"
+#include "residue/protocols/registry.h"
+
+namespace residue {
+namespace {
+
+// One row per protocol. Bump `version` whenever the protocol's report bits change
+// (version 2 of ss and mss: a single position is sent in ceil(log2 m) bits, no flag).
+constexpr ProtocolInfo kProtocols[] = {
+    {"mss", 2, "ModularSubsetSelection: a residue per report, least-squares decode", "mss"},
+    {"ss", 2, "Subset Selection: the accuracy-optimal baseline", "subset_selection"},
+    {"grr", 1, "k-ary randomized response: the value or a uniform other one", "grr"},
+    {"sue", 1, "symmetric unary encoding (basic one-time RAPPOR)", "unary"},
+    {"oue", 1, "optimized unary encoding", "unary"},
+    {"olh", 1, "optimal local hashing over a public seed pool", "local_hash"},
+    {"hr", 1, "Hadamard response, multi-block", "hadamard"},
+    {"pgr", 1, "projective geometry response", "projective_geometry"},
+};
+static_assert(std::size(kProtocols) == kProtocolCount);
+
+}  // namespace
+
+std::span<const ProtocolInfo> registered_protocols() {
+  return kProtocols;
+}
+
+std::size_t protocol_index(std::string_view name) {
+  for (std::size_t i = 0; i < kProtocolCount; ++i) {
+    if (kProtocols[i].name == name) return i;
+  }
+  std::string known;
+  for (const ProtocolInfo& info : kProtocols)
+    known += (known.empty() ? "" : ", ") + std::string(info.name);
+  throw Error("unknown protocol \"" + std::string(name) + "\" (known: " + known + ").");
+}
+
+const ProtocolInfo& find_protocol(std::string_view name) {
+  return kProtocols[protocol_index(name)];
+}
+
+}  // namespace residue
