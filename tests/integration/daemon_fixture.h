@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -283,7 +284,9 @@ struct TokenSpec {
 struct TaskSpec {
   std::string name = "words";
   std::string protocol = "mss";
-  uint32_t k = 64;
+  uint32_t k = 64;  ///< ignored when `dictionary` is set
+  /// The task's values, one per line in a file (k is their number).
+  std::optional<std::filesystem::path> dictionary;
   double epsilon = 2.0;
   std::string extra_toml;  ///< more lines of the [[tasks]] table, e.g. "moduli = [5, 7]"
 };
@@ -326,7 +329,9 @@ inline std::string config_toml(const DaemonSpec& spec, const std::filesystem::pa
   }
   for (const TaskSpec& t : spec.tasks) {
     out << "\n[[tasks]]\nname = " << toml_string(t.name)
-        << "\nprotocol = " << toml_string(t.protocol) << "\nk = " << t.k
+        << "\nprotocol = " << toml_string(t.protocol) << "\n"
+        << (t.dictionary ? "dictionary = " + toml_string(t.dictionary->string())
+                         : "k = " + std::to_string(t.k))
         << "\nepsilon = " << t.epsilon << "\n"
         << t.extra_toml << "\n";
   }
@@ -573,6 +578,22 @@ inline std::map<std::string, double> scrape_metrics(httplib::Client& http) {
     out[line.substr(0, space)] = std::stod(line.substr(space + 1));
   }
   return out;
+}
+
+// The task holds exactly `batches` batches and `reports` reports by the daemon's estimates and
+// by the store itself, and verify_store finds nothing wrong.
+inline void require_counted(const DaemonProcess& daemon, const std::string& task, uint64_t batches,
+                            uint64_t reports) {
+  auto http = daemon.client();
+  const JsonReply estimates = get_json(*http, "/v1/tasks/" + task + "/estimates");
+  REQUIRE(estimates.status == 200);
+  CHECK(estimates.body.at("reports") == reports);
+  CHECK(estimates.body.at("batches") == batches);
+  const StoreSnapshot store = read_store(daemon.data_dir(), task);
+  CHECK(store.batches == batches);
+  CHECK(store.reports == reports);
+  CHECK(store.ids.size() == batches);
+  for (const std::string& problem : store.problems) FAIL_CHECK(problem);
 }
 
 }  // namespace residue::integration

@@ -59,22 +59,6 @@ void require_error(const Upload& u, int status) {
   REQUIRE(!u.body.at("error").get<std::string>().empty());
 }
 
-// The task holds exactly `batches` batches and `reports` reports by the daemon's estimates and
-// by the store itself, and verify_store finds nothing wrong.
-void require_counted(const DaemonProcess& daemon, const std::string& task, uint64_t batches,
-                     uint64_t reports) {
-  auto http = daemon.client();
-  const JsonReply estimates = get_json(*http, "/v1/tasks/" + task + "/estimates");
-  REQUIRE(estimates.status == 200);
-  CHECK(estimates.body.at("reports") == reports);
-  CHECK(estimates.body.at("batches") == batches);
-  const StoreSnapshot store = read_store(daemon.data_dir(), task);
-  CHECK(store.batches == batches);
-  CHECK(store.reports == reports);
-  CHECK(store.ids.size() == batches);
-  for (const std::string& problem : store.problems) FAIL_CHECK(problem);
-}
-
 double batches_metric(const DaemonProcess& daemon, const std::string& result) {
   auto http = daemon.client();
   const std::map<std::string, double> m = scrape_metrics(*http);

@@ -1,0 +1,104 @@
+// Client: the Residue telemetry SDK for apps. A value an app records is randomized on the
+// device at once (CSPRNG, or the memoized HMAC-DRBG stream), queued encrypted in a crash-safe
+// file, and uploaded in batches the daemon acknowledges; the raw value is never written
+// anywhere. Thread-safe: one Client per task, shared by any number of threads. No global
+// state. docs/client.md is the guide.
+//
+//   ClientOptions o{.url = "https://telemetry.example:8750", .token = token, .task = "words",
+//                   .state_dir = app_dir / "residue"};
+//   std::unique_ptr<Client> client = Client::open(o);   // fetches and caches the task's parameters
+//   client->record("hello");                            // Status::kOk, or a clear refusal
+//   FlushResult r = client->flush();                    // when the network is there
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace residue {
+
+enum class Memoize {
+  kOff,        ///< fresh randomness for every report
+  kPermanent,  ///< the same report for the same value, every time (RAPPOR's permanent RR)
+};
+
+struct ClientOptions {
+  /// Daemon base URL: http://host:port or https://host:port.
+  std::string url;
+  /// Bearer token of the app (per app, not per device).
+  std::string token;
+  std::string task;
+  /// Where the client keeps its cached parameters, queue, keys and budget (created 0700).
+  std::filesystem::path state_dir;
+  /// The app's privacy bound: tasks published with a larger epsilon are refused.
+  double max_epsilon = 4.0;
+  Memoize memoize = Memoize::kOff;
+  /// At most this many reports per budget period; 0: no on-device budget.
+  uint32_t budget_reports = 0;
+  std::chrono::seconds budget_period{std::chrono::hours(24)};
+  /// Secret of at least 32 bytes behind memoized reports; default: created in the state
+  /// directory (device.secret, mode 0600). Losing it changes every memoized report.
+  std::optional<std::vector<uint8_t>> device_secret;
+  /// AES-256 key of the queue at rest; default: created in the state directory (queue.key).
+  std::optional<std::array<uint8_t, 32>> queue_key;
+  /// Reports per uploaded batch.
+  uint32_t batch_size = 1000;
+  /// Upload attempts per batch and flush, with exponential backoff (base doubled, with
+  /// jitter) between them.
+  int max_attempts = 4;
+  std::chrono::milliseconds backoff{200};
+  /// CA certificate file to trust for https (a private CA); empty: the system store.
+  std::string ca_cert;
+};
+
+enum class Status {
+  kOk = 0,
+  kOverBudget = 1,    ///< the on-device budget for this period is spent: nothing recorded
+  kUnknownValue = 2,  ///< the value is not in the task's dictionary: nothing recorded
+  kNetwork = 3,       ///< the daemon could not be reached or asked to retry later
+  kRejected = 4,      ///< the daemon refused (token, task, parameters): see the message
+  kInvalid = 5,       ///< bad argument or state (the message says which)
+};
+
+struct FlushResult {
+  Status status = Status::kOk;
+  std::string message;
+  uint64_t uploaded_reports = 0;   ///< acknowledged in this flush (duplicates included)
+  uint64_t dropped_reports = 0;    ///< refused for good (malformed, stale parameters)
+  uint64_t remaining_reports = 0;  ///< still queued afterwards
+};
+
+class Client {
+ public:
+  /// Opens the state directory, its keys and queue, and the task's parameters: the cached
+  /// ones, or fetched from the daemon (and checked: known protocol, epsilon within
+  /// max_epsilon, parameter hash) when none are cached. Throws residue::Error naming what is
+  /// wrong (options, unreachable daemon without a cache, corrupt or tampered state).
+  static std::unique_ptr<Client> open(const ClientOptions& options);
+  virtual ~Client() = default;
+
+  /// Records a value of a dictionary task (kUnknownValue when it is not in the dictionary).
+  virtual Status record(std::string_view value) = 0;
+  /// Records the value with this index in [0, k) (kInvalid beyond).
+  virtual Status record_index(uint32_t index) = 0;
+  /// Uploads what is queued, in batches; removes a batch only once the daemon acknowledged
+  /// it. Safe to call any time; what fails stays queued for the next call.
+  virtual FlushResult flush() = 0;
+  /// Fetches the task's parameters again (e.g. after the daemon's operator changed them).
+  virtual Status refresh_parameters() = 0;
+
+  /// Reports queued and not yet acknowledged.
+  virtual uint64_t queued_reports() const = 0;
+  /// Reports the budget still allows in the current period (UINT64_MAX without a budget).
+  virtual uint64_t budget_left() const = 0;
+  /// Why the most recent call on this client that did not return kOk failed.
+  virtual std::string last_error() const = 0;
+};
+
+}  // namespace residue

@@ -1,0 +1,115 @@
+/* residue_client.h: the C ABI of the Residue client SDK (docs/client.md).
+ *
+ * Conventions, once for every function here:
+ *  (1) Opaque handles: a residue_client_t* comes from residue_client_create and goes back
+ *      to residue_client_destroy; it may be shared by threads (calls are serialized inside).
+ *  (2) Every function that can fail returns int: RESIDUE_OK (0) or a negative RESIDUE_E_*
+ *      code. residue_last_error() then describes the failure; its string belongs to the
+ *      calling thread and stays valid until that thread's next residue_* call.
+ *  (3) A handle a function creates is its first argument (p_client); other results come
+ *      last, as pointers named p_*, which may be NULL when the caller does not want them.
+ *  (4) All other pointer arguments must be non-NULL. Strings are NUL-terminated UTF-8.
+ *  (5) No C++ exception ever crosses this boundary.
+ *
+ *   residue_client_options_t o;
+ *   residue_client_options_init(&o);
+ *   o.url = "http://127.0.0.1:8750"; o.token = token; o.task = "words"; o.state_dir = dir;
+ *   residue_client_t* c;
+ *   if (residue_client_create(&c, &o) != RESIDUE_OK) fprintf(stderr, "%s\n", residue_last_error());
+ *   residue_client_record(c, "hello");
+ *   residue_client_flush(c, NULL, NULL);
+ *   residue_client_destroy(c);
+ */
+#ifndef RESIDUE_CLIENT_H_
+#define RESIDUE_CLIENT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RESIDUE_API __attribute__((visibility("default")))
+#define RESIDUE_NODISCARD __attribute__((warn_unused_result))
+#define RESIDUE_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#else
+#define RESIDUE_API
+#define RESIDUE_NODISCARD
+#define RESIDUE_NONNULL(...)
+#endif
+
+enum {
+  RESIDUE_OK = 0,
+  RESIDUE_E_OVER_BUDGET = -1,   /* the on-device budget is spent: nothing recorded */
+  RESIDUE_E_UNKNOWN_VALUE = -2, /* not in the task's dictionary: nothing recorded */
+  RESIDUE_E_NETWORK = -3,       /* daemon unreachable or busy: reports stay queued */
+  RESIDUE_E_REJECTED = -4,      /* the daemon refused (token, task, parameters) */
+  RESIDUE_E_INVALID = -5,       /* bad argument or state */
+  RESIDUE_E_OPEN = -6,          /* create failed: options, state directory, parameters */
+  RESIDUE_E_INTERNAL = -7       /* unexpected failure (e.g. out of memory) */
+};
+
+enum { RESIDUE_MEMOIZE_OFF = 0, RESIDUE_MEMOIZE_PERMANENT = 1 };
+
+typedef struct residue_client residue_client_t;
+
+typedef struct residue_client_options {
+  const char* url;               /* http://host:port or https://host:port */
+  const char* token;             /* bearer token of the app */
+  const char* task;              /* task name */
+  const char* state_dir;         /* directory for cached parameters, queue, keys (created 0700) */
+  const char* ca_cert;           /* CA file to trust for https, or NULL for the system store */
+  double max_epsilon;            /* refuse tasks with a larger epsilon */
+  int memoize;                   /* RESIDUE_MEMOIZE_OFF or RESIDUE_MEMOIZE_PERMANENT */
+  uint32_t budget_reports;       /* at most this many reports per period; 0: no budget */
+  int64_t budget_period_seconds; /* length of the budget period */
+  uint32_t batch_size;           /* reports per uploaded batch */
+  /* Secret behind memoized reports (at least 32 bytes), or NULL to keep one in state_dir. */
+  const uint8_t* device_secret;
+  size_t device_secret_size;
+  /* AES-256 key (32 bytes) of the queue at rest, or NULL to keep one in state_dir. */
+  const uint8_t* queue_key;
+} residue_client_options_t;
+
+/* Fills `options` with the defaults (max_epsilon 4, no memoization, no budget, daily period,
+ * batches of 1000); the caller sets url, token, task and state_dir. */
+RESIDUE_API void residue_client_options_init(residue_client_options_t* options) RESIDUE_NONNULL(1);
+
+/* Opens the client (fetching and checking the task's parameters unless cached). */
+RESIDUE_API int residue_client_create(residue_client_t** p_client,
+                                      const residue_client_options_t* options) RESIDUE_NODISCARD
+    RESIDUE_NONNULL(1, 2);
+
+/* Closes the client; queued reports stay on disk for the next residue_client_create. */
+RESIDUE_API void residue_client_destroy(residue_client_t* client);
+
+/* Records one value of a dictionary task. */
+RESIDUE_API int residue_client_record(residue_client_t* client, const char* value)
+    RESIDUE_NONNULL(1, 2);
+
+/* Records the value with index `index` in [0, k). */
+RESIDUE_API int residue_client_record_index(residue_client_t* client, uint32_t index)
+    RESIDUE_NONNULL(1);
+
+/* Uploads the queue; p_uploaded and p_remaining (optional) receive the reports acknowledged
+ * now and those still queued. */
+RESIDUE_API int residue_client_flush(residue_client_t* client, uint64_t* p_uploaded,
+                                     uint64_t* p_remaining) RESIDUE_NONNULL(1);
+
+/* Reports queued and not yet acknowledged. */
+RESIDUE_API int residue_client_queued(const residue_client_t* client, uint64_t* p_reports)
+    RESIDUE_NONNULL(1, 2);
+
+/* The calling thread's last failure, or "" when the last call succeeded. */
+RESIDUE_API const char* residue_last_error(void);
+
+/* A constant name for a status code, e.g. "RESIDUE_E_OVER_BUDGET". */
+RESIDUE_API const char* residue_status_name(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESIDUE_CLIENT_H_ */

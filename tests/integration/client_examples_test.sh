@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The client examples end to end (issue 5): residued on loopback with a dictionary task, the C
+# example (linked against libresidue_client.so) and the C++ example record and upload words,
+# and the daemon's estimates count every one of them.
+#   client_examples_test.sh RESIDUED CLIENT_EXAMPLE_C CLIENT_EXAMPLE_CPP
+set -euo pipefail
+residued=$1 example_c=$2 example_cpp=$3
+
+work=$(mktemp -d)
+daemon=""
+cleanup() {
+  [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAILED: $*"; cat "$work/daemon.err" 2>/dev/null || true; exit 1; }
+
+token=example-token-0123456789abcdef
+printf '%s\n' the of and to a in is you > "$work/words.txt"
+cat > "$work/residued.toml" <<TOML
+listen = "127.0.0.1:0"
+data_dir = "data"
+[[tokens]]
+name = "examples"
+token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+[[tasks]]
+name = "words"
+protocol = "mss"
+epsilon = 2.0
+dictionary = "words.txt"
+TOML
+"$residued" --config "$work/residued.toml" > "$work/daemon.out" 2> "$work/daemon.err" &
+daemon=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$work/daemon.out" 2>/dev/null && break
+  kill -0 "$daemon" 2>/dev/null || fail "residued did not start"
+  sleep 0.1
+done
+url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.out") || fail "residued did not say where it listens"
+
+"$example_c" "$url" "$token" words "$work/device-c" the of the and you || fail "the C example"
+"$example_cpp" "$url" "$token" words "$work/device-cpp" a in is || fail "the C++ example"
+# A value outside the dictionary is refused with a message, and the rest still goes out.
+if "$example_c" "$url" "$token" words "$work/device-c" zebra the 2> "$work/refused.err"; then
+  fail "the C example accepted a value outside the dictionary"
+fi
+grep -q "RESIDUE_E_UNKNOWN_VALUE" "$work/refused.err" || fail "no RESIDUE_E_UNKNOWN_VALUE: $(cat "$work/refused.err")"
+# Wrong token: the daemon refuses, and the C example says so.
+if "$example_c" "$url" wrong-token words "$work/device-wrong" the 2> "$work/token.err"; then
+  fail "the C example succeeded with a wrong token"
+fi
+grep -q "401" "$work/token.err" || fail "no 401 in: $(cat "$work/token.err")"
+
+reports=$(curl -sf -H "Authorization: Bearer $token" "$url/v1/tasks/words/estimates" |
+  grep -o '"reports":[0-9]*' | cut -d: -f2)
+[ "$reports" = 9 ] || fail "the daemon counts $reports reports, expected 5 + 3 + 1 = 9"
+echo "client examples: all checks passed (9 reports counted)"
