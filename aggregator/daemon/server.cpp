@@ -9,21 +9,12 @@
 
 #include "estimates.h"
 #include "residue/core/error.h"
+#include "residue/core/hex.h"
 
 namespace residue {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string hex(std::span<const uint8_t> bytes) {
-  std::string out;
-  char digits[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(digits, sizeof(digits), "%02x", b);
-    out += digits;
-  }
-  return out;
-}
 
 void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
@@ -148,7 +139,7 @@ void Server::add_routes() {
     }
     return nlohmann::json{{"name", t.name},
                           {"params", to_json(t.protocol.params())},
-                          {"params_hash", hex(t.hash)},
+                          {"params_hash", to_hex(t.hash)},
                           {"batch_format_version", kBatchFormatVersion},
                           {"max_reports_per_batch", config_.max_reports_per_batch},
                           {"domain", domain}};
@@ -229,8 +220,8 @@ void Server::add_routes() {
     }
     if (header.value().params_hash != task->hash) {
       return refuse(409, "params_mismatch",
-                    "the batch was encoded for parameters " + hex(header.value().params_hash) +
-                        ", task \"" + task->name + "\" has " + hex(task->hash) +
+                    "the batch was encoded for parameters " + to_hex(header.value().params_hash) +
+                        ", task \"" + task->name + "\" has " + to_hex(task->hash) +
                         "; fetch GET /v1/tasks/" + task->name);
     }
     const Admission admission = access_.admit(*token, header.value().count);

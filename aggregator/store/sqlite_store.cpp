@@ -34,6 +34,7 @@
 #include <system_error>
 
 #include "residue/core/error.h"
+#include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
 
 namespace residue {
@@ -69,16 +70,6 @@ struct StmtFinalizer {
 };
 using Db = std::unique_ptr<sqlite3, DbCloser>;
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-std::string hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
 
 /// One connection to the database file; every error it throws names the file.
 class Connection {
@@ -449,7 +440,7 @@ void SqliteStore::register_task(const std::string& name, const std::string& para
       const std::span<const uint8_t> stored = select.blob(0);
       if (!std::equal(stored.begin(), stored.end(), params_hash.begin(), params_hash.end())) {
         throw Error("sqlite store: task \"" + name + "\" is stored with parameter hash " +
-                    hex(stored) + ", not " + hex(params_hash) +
+                    to_hex(stored) + ", not " + to_hex(params_hash) +
                     ": a task's parameters cannot change under its data; use a new task name.");
       }
       std::lock_guard lock(tallies_mutex_);
@@ -495,7 +486,7 @@ std::vector<CommitOutcome> SqliteStore::commit(std::span<const PendingBatch> bat
       std::lock_guard lock(tallies_mutex_);
       const auto committed = tallies_.find(batch.task);
       if (committed == tallies_.end()) {
-        throw Error("sqlite store: batch " + hex(batch.id) + " is for task \"" + batch.task +
+        throw Error("sqlite store: batch " + to_hex(batch.id) + " is for task \"" + batch.task +
                     "\", which is not registered; nothing of the group was committed.");
       }
       change = changes.emplace(batch.task, TaskChange{.tally = committed->second}).first;
@@ -515,7 +506,7 @@ std::vector<CommitOutcome> SqliteStore::commit(std::span<const PendingBatch> bat
     try {
       change->second.tally.add(std::span<const Report>(batch.reports));
     } catch (const Error& e) {
-      throw Error("sqlite store: batch " + hex(batch.id) + " of task \"" + batch.task +
+      throw Error("sqlite store: batch " + to_hex(batch.id) + " of task \"" + batch.task +
                   "\": " + e.what() + " Nothing of the group was committed.");
     }
     ++change->second.batches;

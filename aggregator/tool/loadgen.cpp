@@ -17,6 +17,7 @@
 #include "data.h"
 #include "output.h"
 #include "residue/core/error.h"
+#include "residue/core/hex.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/csprng.h"
 #include "residue/random/seeded_rng.h"
@@ -37,16 +38,6 @@ struct LoadgenOptions {
   int max_retries = 50;
   bool json = false;
 };
-
-std::string hex(std::span<const uint8_t> bytes) {
-  std::string out;
-  char digits[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(digits, sizeof(digits), "%02x", b);
-    out += digits;
-  }
-  return out;
-}
 
 std::unique_ptr<httplib::Client> connect(const LoadgenOptions& o) {
   auto client = std::make_unique<httplib::Client>(o.url);
@@ -91,7 +82,7 @@ void run(const LoadgenOptions& o) {
   const nlohmann::json info = get_json(*client, "/v1/tasks/" + o.task);
   const Protocol protocol = make_protocol(params_from_json(info["params"]));
   const ParamsHash hash = params_hash(protocol.params());
-  if (hex(hash) != info["params_hash"].get<std::string>()) {
+  if (to_hex(hash) != info["params_hash"].get<std::string>()) {
     throw Error("the daemon's parameter hash for \"" + o.task +
                 "\" is not what this client computes: "
                 "different library versions?");

@@ -17,6 +17,7 @@
 #include "report_queue.h"
 #include "residue/core/domain.h"
 #include "residue/core/error.h"
+#include "residue/core/hex.h"
 #include "residue/protocols/client_protocol.h"
 #include "residue/random/csprng.h"
 #include "residue/random/hmac_drbg.h"
@@ -29,16 +30,6 @@ namespace {
 // Personalization of memoized streams: the format is part of what makes a memoized report
 // stable, so it is versioned like every other encoding.
 constexpr std::string_view kMemoLabel = "residue.memo.1";
-
-std::string hex(std::span<const uint8_t> bytes) {
-  std::string out;
-  char digits[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(digits, sizeof(digits), "%02x", b);
-    out += digits;
-  }
-  return out;
-}
 
 // Writes `bytes` to `path` atomically (temporary file, fsync, rename) with `mode`.
 void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes, mode_t mode) {
@@ -108,9 +99,9 @@ TaskInfo task_info(const nlohmann::json& published, const ClientOptions& o) {
   }
   TaskInfo info{make_client_protocol(params_from_json(published["params"])), {}, {}, published};
   info.hash = params_hash(info.protocol.params);
-  if (hex(info.hash) != published["params_hash"].get<std::string>()) {
+  if (to_hex(info.hash) != published["params_hash"].get<std::string>()) {
     throw Error("task \"" + o.task + "\": the daemon's parameter hash " +
-                published["params_hash"].get<std::string>() + " is not " + hex(info.hash) +
+                published["params_hash"].get<std::string>() + " is not " + to_hex(info.hash) +
                 ", what this client computes from the parameters.");
   }
   if (info.protocol.params.epsilon > o.max_epsilon) {

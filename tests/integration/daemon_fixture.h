@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "residue/core/hex.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/rng.h"
@@ -92,20 +93,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-inline std::string hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 inline std::string sha256_hex(const std::string& text) {
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return hex(digest);
+  return to_hex(digest);
 }
 
 inline std::string read_text(const std::filesystem::path& path) {
@@ -495,7 +486,7 @@ class TaskClient {
         protocol_(make_protocol(params_from_json(info_.at("params")))),
         codec_(protocol_.shape()),
         hash_(params_hash(protocol_.params())) {
-    if (hex(hash_) != info_.at("params_hash").get<std::string>())
+    if (to_hex(hash_) != info_.at("params_hash").get<std::string>())
       throw std::runtime_error("the daemon's params_hash of " + task + " is not the client's");
   }
 

@@ -106,7 +106,7 @@ TEST_CASE("the daemon answers healthz without a token and describes its tasks to
   CHECK(!params.at("moduli").empty());
   CHECK(params.at("subset_sizes").size() == params.at("moduli").size());
   // The hash a client computes from the published parameters is the one the daemon checks.
-  CHECK(words.body.at("params_hash") == hex(params_hash(params_from_json(params))));
+  CHECK(words.body.at("params_hash") == to_hex(params_hash(params_from_json(params))));
   const JsonReply other = get_json(*http, "/v1/tasks/other");
   REQUIRE(other.status == 200);
   CHECK(other.body.at("params").at("epsilon") == 1.0);

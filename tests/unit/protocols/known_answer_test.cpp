@@ -8,22 +8,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "residue/core/hex.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
 #include "residue/wire/report_codec.h"
 
 namespace residue {
 namespace {
-
-std::string hex(const std::vector<uint8_t>& bytes) {
-  std::string out;
-  char digits[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(digits, sizeof(digits), "%02x", b);
-    out += digits;
-  }
-  return out;
-}
 
 // One line per report: "<protocol id> <value> <hex bytes>".
 std::string current_answers() {
@@ -44,7 +35,7 @@ std::string current_answers() {
     SeededRng rng(2024);  // known answers, not privacy
     for (uint32_t value = 0; value < 8; ++value) {
       out << p.id() << ' ' << value * 7 << ' '
-          << hex(codec.to_bytes(p.encoder().encode(value * 7, rng))) << '\n';
+          << to_hex(codec.to_bytes(p.encoder().encode(value * 7, rng))) << '\n';
     }
   }
   return out.str();
