@@ -1,0 +1,77 @@
+// Corpus: the Brown corpus as documents of tokenized sentences, split into the public general
+// corpus and a private domain, and the domain into client / tuning / test documents.
+//
+// The file is data/brown/sentences.tsv as scripts/fetch-data writes it: one sentence a line,
+// `category<TAB>document<TAB>tokens`, tokens lower-cased and separated by single spaces, the
+// lines of a document consecutive. The category "learned" (scientific and academic prose,
+// 80 documents) is the domain; the 14 other categories are the general corpus.
+//
+//   Corpus brown = Corpus::load_brown("data/brown");
+//   Vocabulary vocab = Vocabulary::most_frequent(tokens_of(brown.general()), 4096);
+//   DomainSplit split = brown.split_domain(/*seed=*/1);
+//   auto test = sentence_ids(split.test, vocab);   // one id vector per sentence
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "residue/lm/vocabulary.h"
+
+namespace residue {
+
+inline constexpr std::string_view kBrownDomainCategory = "learned";
+
+using Sentence = std::vector<std::string>;
+
+struct Document {
+  std::string id;        ///< file name in the Brown distribution, e.g. "cj01"
+  std::string category;  ///< e.g. "learned", "news"
+  std::vector<Sentence> sentences;
+};
+
+/// The domain's documents in three disjoint parts, 60/20/20 by document.
+struct DomainSplit {
+  std::vector<Document> client;  ///< the text clients report from
+  std::vector<Document> tuning;  ///< hyper-parameters (K, T, alpha, lambda) are chosen here
+  std::vector<Document> test;    ///< perplexity is reported here
+};
+
+/// An immutable set of documents, partitioned into general and domain documents. Thread-safe
+/// for concurrent reads.
+class Corpus {
+ public:
+  /// Reads `dir`/sentences.tsv. Throws Error naming the file (and line, when malformed) if it
+  /// is missing, unreadable, empty or not in the format above.
+  static Corpus load_brown(const std::filesystem::path& dir,
+                           std::string_view domain_category = kBrownDomainCategory);
+  /// Documents of category `domain_category` form the domain, the others the general corpus;
+  /// both keep their order. Throws Error on an empty or duplicate document id.
+  explicit Corpus(std::vector<Document> documents,
+                  std::string_view domain_category = kBrownDomainCategory);
+
+  const std::vector<Document>& general() const { return general_; }
+  const std::vector<Document>& domain() const { return domain_; }
+
+  /// The domain documents shuffled with SeededRng(seed), then cut into the first 60%
+  /// (rounded), the next 20% (rounded) and the rest. The same seed always gives the same
+  /// split. Throws Error if the domain has fewer than 3 documents (a part would be empty).
+  DomainSplit split_domain(uint64_t seed) const;
+
+ private:
+  std::vector<Document> general_;
+  std::vector<Document> domain_;
+};
+
+/// Every token of `documents`, in order (what Vocabulary::most_frequent counts).
+std::vector<std::string> tokens_of(std::span<const Document> documents);
+/// Number of tokens in `documents`.
+std::size_t token_count(std::span<const Document> documents);
+/// Each sentence of `documents` as vocabulary ids (unknown words -> vocab.unknown()).
+std::vector<std::vector<uint32_t>> sentence_ids(std::span<const Document> documents,
+                                                const Vocabulary& vocab);
+
+}  // namespace residue
