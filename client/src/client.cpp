@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <httplib.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +155,9 @@ class ClientImpl final : public Client {
     }
     load_budget();
   }
+
+  // The secret should not outlive the client in freed memory.
+  ~ClientImpl() override { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 
   Status record(std::string_view value) override {
     std::lock_guard<std::mutex> lock(mu_);
