@@ -20,7 +20,9 @@
 #include "residue/core/error.h"
 
 // On disk, each record is
-//   length      u32 little-endian: the bytes that follow (nonce, ciphertext, tag)
+//   length      u32 little-endian: the bytes that follow the header (nonce, ciphertext, tag)
+//   check       u32 little-endian: ~length, so that a corrupted length is an error rather than
+//               a record that seems to run past the end of the file (a torn append)
 //   nonce       12 bytes from RAND_bytes
 //   ciphertext  AES-256-GCM of type byte ('R', 'B' or 'A') || payload
 //   tag         16 bytes
@@ -37,6 +39,7 @@ namespace residue {
 namespace {
 
 constexpr std::size_t kLengthBytes = 4;
+constexpr std::size_t kHeaderBytes = 2 * kLengthBytes;
 constexpr std::size_t kNonceBytes = 12;
 constexpr std::size_t kTagBytes = 16;
 constexpr std::size_t kMaxReportBytes = std::size_t{1} << 24;
@@ -106,9 +109,10 @@ void seal(const Path& path, const QueueKey& key, uint64_t sequence, uint8_t type
           std::span<const uint8_t> payload, std::vector<uint8_t>& out) {
   const std::size_t length = kNonceBytes + 1 + payload.size() + kTagBytes;
   const std::size_t start = out.size();
-  out.resize(start + kLengthBytes + length);
+  out.resize(start + kHeaderBytes + length);
   put_le(length, kLengthBytes, &out[start]);
-  uint8_t* nonce = &out[start + kLengthBytes];
+  put_le(~length, kLengthBytes, &out[start + kLengthBytes]);
+  uint8_t* nonce = &out[start + kHeaderBytes];
   uint8_t* ciphertext = nonce + kNonceBytes;
   uint8_t* tag = ciphertext + 1 + payload.size();
   const std::array<uint8_t, 8> ad = associated_data(sequence);
@@ -308,22 +312,32 @@ ReportQueue::ReportQueue(std::filesystem::path path, const QueueKey& key)
     lock_and_protect(fd.get(), path_);
     std::vector<uint8_t> log = read_all(fd.get(), path_);
     std::size_t pos = 0;
-    while (log.size() - pos >= kLengthBytes) {
+    while (log.size() - pos >= kHeaderBytes) {
+      // A crash can leave a filesystem's unwritten blocks as zeros after the last record.
+      if (std::all_of(log.begin() + static_cast<std::ptrdiff_t>(pos), log.end(),
+                      [](uint8_t b) { return b == 0; })) {
+        break;
+      }
       const uint64_t length = get_le(&log[pos], kLengthBytes);
+      const uint64_t check = get_le(&log[pos + kLengthBytes], kLengthBytes);
+      if ((length ^ check) != 0xffffffffu) {
+        throw_record(path_, pos, records_, "corrupt header (length " + std::to_string(length) +
+                                               ", check " + std::to_string(check) + ")");
+      }
       if (length > kMaxRecordLength || length < kMinRecordLength) {
         throw_record(path_, pos, records_,
                      "length " + std::to_string(length) + " is outside " +
                          std::to_string(kMinRecordLength) + ".." +
                          std::to_string(kMaxRecordLength));
       }
-      if (log.size() - pos - kLengthBytes < length) break;  // a torn append
+      if (log.size() - pos - kHeaderBytes < length) break;  // a torn append
       const std::optional<std::vector<uint8_t>> plain =
-          unseal(path_, key_, records_, std::span(log).subspan(pos + kLengthBytes, length));
+          unseal(path_, key_, records_, std::span(log).subspan(pos + kHeaderBytes, length));
       if (!plain) {
         throw_record(path_, pos, records_, "authentication failed (wrong key or tampered file)");
       }
       apply(path_, pos, records_, *plain, waiting_, outbox_);
-      pos += kLengthBytes + length;
+      pos += kHeaderBytes + length;
       ++records_;
     }
     if (pos < log.size() &&

@@ -24,8 +24,10 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 using Catch::Matchers::Contains;
 
-// On-disk record: u32 length, 12-byte nonce, sealed type byte and payload, 16-byte tag.
-constexpr std::size_t kRecordOverhead = 4 + 12 + 1 + 16;
+// On-disk record: u32 length and its complement, 12-byte nonce, sealed type byte and payload,
+// 16-byte tag.
+constexpr std::size_t kHeader = 8;
+constexpr std::size_t kRecordOverhead = kHeader + 12 + 1 + 16;
 // BATCH payload: 16-byte id and u32 count.
 constexpr std::size_t kBatchRecordBytes = kRecordOverhead + 16 + 4;
 
@@ -299,14 +301,15 @@ TEST_CASE("report queue file holds no report bytes in clear", "[client][queue][p
     }
   }
   // The same report sealed twice looks different (fresh nonce): repeats are not visible.
-  const std::size_t sealed = kRecordOverhead - 4 + 100;  // nonce, ciphertext and tag
+  const std::size_t sealed = kRecordOverhead - kHeader + 100;  // nonce, ciphertext and tag
   const std::size_t repeat = 20 * (kRecordOverhead + 100) + (kRecordOverhead + 64);
-  REQUIRE(file.size() >= repeat + 4 + sealed);
-  CHECK_FALSE(std::equal(file.begin() + 4, file.begin() + 4 + static_cast<std::ptrdiff_t>(sealed),
-                         file.begin() + static_cast<std::ptrdiff_t>(repeat + 4)));
+  REQUIRE(file.size() >= repeat + kHeader + sealed);
+  CHECK_FALSE(std::equal(file.begin() + kHeader,
+                         file.begin() + static_cast<std::ptrdiff_t>(kHeader + sealed),
+                         file.begin() + static_cast<std::ptrdiff_t>(repeat + kHeader)));
 }
 
-// Three REPORT records of 20 bytes each (53 bytes on disk); the middle one starts at 53.
+// Three REPORT records of 20 bytes each (57 bytes on disk); the middle one starts at 57.
 constexpr std::size_t kReportBytes = 20;
 constexpr std::size_t kRecord = kRecordOverhead + kReportBytes;
 
@@ -362,7 +365,7 @@ TEST_CASE("report queue refuses a corrupted length field of a middle record",
   const Bytes file = three_records(dir.path() / "queue", key);
   const fs::path path = dir.path() / "tampered";
   std::string silently_cut;
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < kHeader; ++i) {
     for (int bit = 0; bit < 8; ++bit) {
       Bytes bad = file;
       bad[kRecord + i] ^= static_cast<uint8_t>(1 << bit);
