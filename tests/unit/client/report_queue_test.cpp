@@ -354,10 +354,10 @@ TEST_CASE("report queue refuses a flipped bit in the nonce, ciphertext or tag of
 }
 
 // A torn append leaves a record whose length runs past the end of the file, so the queue cuts
-// such a record. A corrupted length field of a record in the MIDDLE can look the same, and
-// then every whole record after it is cut too, silently and for good (ftruncate), although
-// the header promises an Error for corruption anywhere but in a torn last record. Every bit of
-// the middle record's length field is flipped here; the failure lists the flips that were cut.
+// such a record. A corrupted length field of a record in the MIDDLE could look the same and
+// cut every whole record after it, silently and for good; the header's check field (~length)
+// makes it an Error instead. Every bit of the middle record's header is flipped here; the
+// failure lists the flips that were cut.
 TEST_CASE("report queue refuses a corrupted length field of a middle record",
           "[client][queue][tamper]") {
   testing::TempDir dir;
