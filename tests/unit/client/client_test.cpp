@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <barrier>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,8 +17,10 @@
 
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
+#include "residue/wire/batch.h"
 #include "residue/wire/report_codec.h"
 #include "support/client_fixture.h"
+#include "support/fake_daemon.h"
 
 namespace residue {
 namespace {
@@ -437,6 +440,271 @@ TEST_CASE("client records from many threads at once", "[client][threads]") {
   CHECK(client->queued_reports() == 12);
   client.reset();
   CHECK(testing::queued_reports(state, kTask).size() == 12);
+}
+
+// ---- against a fake daemon (support/fake_daemon.h): what the Client sends and keeps ----
+
+using Daemon = testing::FakeDaemon;
+
+Daemon::Response accepted(const Daemon::Request&) {
+  return {200, R"({"accepted": 1, "duplicate": false})"};
+}
+
+// The batches a daemon received, parsed with the codec of `params`.
+struct Upload {
+  BatchHeader header;
+  std::vector<Report> reports;
+  std::vector<uint8_t> body;
+};
+
+std::vector<Upload> uploads(const Daemon& daemon, const ProtocolParams& params) {
+  const ReportCodec codec(make_protocol(params).shape());
+  std::vector<Upload> out;
+  for (const Daemon::Request& r : daemon.requests()) {
+    if (r.method != "POST") continue;
+    CHECK(r.path == "/v1/tasks/" + kTask + "/reports");
+    CHECK(r.authorization == "Bearer test-token");
+    Upload u;
+    const ParseResult<BatchHeader> parsed = parse_batch(codec, r.body, u.reports);
+    INFO((parsed.ok() ? std::string() : parsed.error().message));
+    REQUIRE(parsed.ok());
+    u.header = parsed.value();
+    u.body = r.body;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+TEST_CASE("client flush uploads its queue in batches and forgets only what was acknowledged",
+          "[client][flush]") {
+  testing::TempDir dir;
+  const fs::path state = words_state(dir);
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.batch_size = 2;
+  {
+    auto client = Client::open(o);
+    for (uint32_t i = 0; i < 5; ++i) REQUIRE(client->record_index(i * 50) == Status::kOk);
+  }
+  const std::vector<Bytes> queued = testing::queued_reports(state, kTask);
+  Daemon daemon(accepted);
+  o.url = daemon.url();
+  {
+    auto client = Client::open(o);
+    const FlushResult r = client->flush();
+    CHECK(r.status == Status::kOk);
+    CHECK(r.uploaded_reports == 5);
+    CHECK(r.dropped_reports == 0);
+    CHECK(r.remaining_reports == 0);
+    CHECK(client->queued_reports() == 0);
+  }
+  const std::vector<Upload> up = uploads(daemon, words_params());
+  REQUIRE(up.size() == 3);
+  const ReportCodec codec(make_protocol(words_params()).shape());
+  std::vector<Bytes> sent;
+  for (const Upload& u : up) {
+    CHECK(u.header.params_hash == params_hash(words_params()));
+    for (const Report& r : u.reports) sent.push_back(codec.to_bytes(r));
+  }
+  CHECK(sent == queued);  // every report once, in order
+  CHECK(up[0].header.id != up[1].header.id);
+  CHECK(up[1].header.id != up[2].header.id);
+  CHECK(Client::open(o)->queued_reports() == 0);
+}
+
+TEST_CASE("client retries a transient failure with the same batch bytes", "[client][flush]") {
+  testing::TempDir dir;
+  const fs::path state = words_state(dir);
+  int calls = 0;
+  Daemon daemon([&](const Daemon::Request& r) -> Daemon::Response {
+    ++calls;
+    if (calls == 1) return {503, R"({"error": "store busy"})"};
+    if (calls == 2) return {429, R"({"error": "slow down"})"};
+    return accepted(r);
+  });
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.url = daemon.url();
+  o.max_attempts = 3;
+  auto client = Client::open(o);
+  REQUIRE(client->record("w1") == Status::kOk);
+  const FlushResult r = client->flush();
+  CHECK(r.status == Status::kOk);
+  CHECK(r.uploaded_reports == 1);
+  const std::vector<Upload> up = uploads(daemon, words_params());
+  REQUIRE(up.size() == 3);
+  CHECK(up[0].body == up[1].body);
+  CHECK(up[1].body == up[2].body);
+}
+
+TEST_CASE("client drops a batch refused for good and keeps one refused for its token",
+          "[client][flush]") {
+  testing::TempDir dir;
+  const fs::path state = words_state(dir);
+  int status = 409;
+  Daemon daemon([&](const Daemon::Request&) -> Daemon::Response {
+    return {status, R"({"error": "no"})"};
+  });
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.url = daemon.url();
+  o.max_attempts = 3;
+  auto client = Client::open(o);
+  REQUIRE(client->record("w1") == Status::kOk);
+  FlushResult r = client->flush();
+  CHECK(r.status == Status::kOk);
+  CHECK(r.dropped_reports == 1);
+  CHECK(r.remaining_reports == 0);
+  status = 401;
+  REQUIRE(client->record("w2") == Status::kOk);
+  r = client->flush();
+  CHECK(r.status == Status::kRejected);
+  CHECK_THAT(r.message, Contains("401"));
+  CHECK(r.remaining_reports == 1);
+  CHECK(client->queued_reports() == 1);
+  CHECK(daemon.requests().size() == 2);  // neither refusal was retried
+}
+
+TEST_CASE("client fetches the task from the daemon when it has none cached", "[client]") {
+  testing::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  const nlohmann::json task = testing::task_description(kTask, words_params(), words());
+  Daemon daemon([&](const Daemon::Request& r) -> Daemon::Response {
+    if (r.method == "GET" && r.path == "/v1/tasks/" + kTask) return {200, task.dump()};
+    return {404, R"({"error": "unknown task"})"};
+  });
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.url = daemon.url();
+  REQUIRE(Client::open(o)->record(kSecretValue) == Status::kOk);
+  REQUIRE(daemon.requests().size() == 1);
+  CHECK(daemon.requests()[0].authorization == "Bearer test-token");
+  const fs::path cache = state / ("task-" + kTask + ".json");
+  CHECK(mode_of(cache) == 0600);
+  CHECK(nlohmann::json::parse(testing::read_bytes(cache)) == task);
+  // From now on the cache serves, without the daemon.
+  CHECK(Client::open(testing::offline_options(state, kTask))->record("w2") == Status::kOk);
+
+  // Refusals: an unknown task, and a task above the app's bound (not cached).
+  ClientOptions other = testing::offline_options(dir.path() / "other", "nope");
+  other.url = daemon.url();
+  CHECK_THROWS_WITH(Client::open(other), Contains("404"));
+  other = testing::offline_options(dir.path() / "strict", kTask);
+  other.url = daemon.url();
+  other.max_epsilon = 0.5;
+  CHECK_THROWS_WITH(Client::open(other), Contains("epsilon"));
+  CHECK_FALSE(fs::exists(dir.path() / "strict" / ("task-" + kTask + ".json")));
+}
+
+// The operator changes the task's epsilon; GRR keeps the same report shape, so reports queued
+// under the old parameters parse under the new ones. They were encoded with the old epsilon:
+// uploaded under the new parameter hash, the daemon would count them as new-epsilon reports
+// and bias every estimate. Whatever the client does with them (upload them under the hash
+// they were encoded for, or drop them and say so), it must not relabel them.
+TEST_CASE("client never uploads reports under parameters they were not encoded with",
+          "[client][flush]") {
+  testing::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  const ProtocolParams before = complete_params({.protocol = "grr", .k = 256, .epsilon = 1.0});
+  const ProtocolParams after = complete_params({.protocol = "grr", .k = 256, .epsilon = 2.0});
+  REQUIRE(make_protocol(before).shape() == make_protocol(after).shape());
+  testing::write_cached_task(state, kTask, before, words());
+  Daemon daemon([&](const Daemon::Request& r) -> Daemon::Response {
+    if (r.method == "GET") return {200, testing::task_description(kTask, after, words()).dump()};
+    return accepted(r);
+  });
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.url = daemon.url();
+  auto client = Client::open(o);
+  for (int i = 0; i < 3; ++i) REQUIRE(client->record("w7") == Status::kOk);
+  REQUIRE(client->refresh_parameters() == Status::kOk);
+  REQUIRE(client->record("w8") == Status::kOk);  // encoded under the new parameters
+  const FlushResult r = client->flush();
+  CHECK(r.uploaded_reports + r.dropped_reports + r.remaining_reports == 4);
+  // Under the new hash, only the one report encoded with the new epsilon may arrive.
+  uint64_t under_new_hash = 0;
+  for (const Upload& u : uploads(daemon, after)) {
+    if (u.header.params_hash == params_hash(after)) under_new_hash += u.reports.size();
+  }
+  INFO("reports uploaded under the epsilon-2 hash: " << under_new_hash << " (1 was encoded so)");
+  CHECK(under_new_hash <= 1);
+}
+
+// The daemon publishes max_reports_per_batch and answers 413 to a larger batch. A batch's
+// reports are fixed when it is formed (its id must stay the same across retries), so a batch
+// formed larger than the daemon's limit can never be delivered: every flush stops at it.
+TEST_CASE("client batches no more reports than the task's max_reports_per_batch",
+          "[client][flush]") {
+  testing::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  nlohmann::json task = testing::task_description(kTask, words_params(), words());
+  task["max_reports_per_batch"] = 2;
+  testing::write_task_file(state, kTask, task);
+  const ReportCodec codec(make_protocol(words_params()).shape());
+  Daemon daemon([&](const Daemon::Request& r) -> Daemon::Response {
+    std::vector<Report> reports;
+    const ParseResult<BatchHeader> parsed = parse_batch(codec, r.body, reports);
+    if (parsed.ok() && parsed.value().count > 2) return {413, R"({"error": "too many reports"})"};
+    return accepted(r);
+  });
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.url = daemon.url();  // batch_size stays at its default, 1000
+  auto client = Client::open(o);
+  for (int i = 0; i < 5; ++i) REQUIRE(client->record("w1") == Status::kOk);
+  client->flush();
+  const FlushResult r = client->flush();
+  CHECK(r.status == Status::kOk);
+  CHECK(r.remaining_reports == 0);
+  for (const Upload& u : uploads(daemon, words_params())) CHECK(u.header.count <= 2);
+}
+
+TEST_CASE("client open throws residue::Error when the daemon's description is not JSON",
+          "[client]") {
+  testing::TempDir dir;
+  Daemon daemon([](const Daemon::Request&) -> Daemon::Response { return {200, "<html>"}; });
+  ClientOptions o = testing::offline_options(dir.path() / "state", kTask);
+  o.url = daemon.url();
+  CHECK_THROWS_AS(Client::open(o), Error);
+}
+
+// Two Clients of different tasks share the state directory's device.secret and queue.key.
+// Opened at the same moment on a fresh directory, both must end up with the secret and key
+// that are on disk: a Client that kept a key it lost the race to write seals its queue with
+// a key no later run has, and that queue is then refused for good (its reports lost).
+TEST_CASE("client opened for two tasks at once on a fresh state directory shares its secrets",
+          "[client][threads]") {
+  testing::TempDir dir;
+  const ProtocolParams params = complete_params({.protocol = "grr", .k = 8, .epsilon = 1.0});
+  std::string failures;
+  for (int trial = 0; trial < 10; ++trial) {
+    const fs::path state = dir.path() / ("state-" + std::to_string(trial));
+    for (const std::string task : {"a", "b"}) testing::write_cached_task(state, task, params);
+    std::barrier start(2);
+    std::vector<std::string> errors(2);
+    const auto run = [&](int t) {
+      ClientOptions o = testing::offline_options(state, t == 0 ? "a" : "b");
+      o.memoize = Memoize::kPermanent;
+      start.arrive_and_wait();
+      try {  // Catch2 assertions are not thread-safe: only strings here
+        if (Client::open(o)->record_index(3) != Status::kOk) errors[t] = "record failed";
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    };
+    std::thread a(run, 0), b(run, 1);
+    a.join();
+    b.join();
+    for (int t = 0; t < 2; ++t) {
+      const std::string task = t == 0 ? "a" : "b";
+      if (!errors[t].empty()) {
+        failures += "\ntrial " + std::to_string(trial) + " open " + task + ": " + errors[t];
+        continue;
+      }
+      try {
+        Client::open(testing::offline_options(state, task));  // its queue under the key on disk
+      } catch (const std::exception& e) {
+        failures += "\ntrial " + std::to_string(trial) + " reopen " + task + ": " + e.what();
+      }
+    }
+  }
+  INFO("failures:" << failures);
+  CHECK(failures.empty());
 }
 
 }  // namespace
