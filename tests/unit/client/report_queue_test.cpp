@@ -360,9 +360,9 @@ TEST_CASE("report queue refuses a flipped bit in the nonce, ciphertext or tag of
 
 // A torn append leaves a record whose length runs past the end of the file, so the queue cuts
 // such a record. A corrupted length of a record in the MIDDLE must not look the same: every
-// whole record after it would be cut too, silently and for good (ftruncate). Every bit of the
-// middle record's header (length and its check) is flipped here; the failure lists the flips
-// that opened without an Error.
+// whole record after it would be cut too, silently and for good (ftruncate); the header's
+// check field (~length) makes it an Error. Every bit of the middle record's header is flipped
+// here; the failure lists the flips that opened without an Error.
 TEST_CASE("report queue refuses a corrupted length field of a middle record",
           "[client][queue][tamper]") {
   testing::TempDir dir;
@@ -389,6 +389,30 @@ TEST_CASE("report queue refuses a corrupted length field of a middle record",
   }
   INFO("length flips opened without an Error:" << silently_cut);
   CHECK(silently_cut.empty());
+}
+
+TEST_CASE("report queue cuts a zero-filled tail left by a crash", "[client][queue][crash]") {
+  // A filesystem may persist a file's new size before its data: the unwritten blocks of the
+  // last append read back as zeros. That is a torn append, not corruption.
+  testing::TempDir dir;
+  const QueueKey key = key_with(13);
+  const Bytes file = three_records(dir.path() / "queue", key);
+  const fs::path path = dir.path() / "zeros";
+  for (std::size_t zeros : {1u, 7u, 8u, 9u, 57u, 4096u}) {
+    INFO(zeros << " zero bytes after the records");
+    Bytes padded = file;
+    padded.resize(file.size() + zeros, 0);
+    write_bytes(path, padded);
+    {
+      ReportQueue q(path, key);
+      CHECK(q.waiting() == 3);
+      CHECK(q.file_size() == file.size());
+    }
+    // Zeros that are not the tail are corruption.
+    Bytes middle = file;
+    middle.insert(middle.begin() + kRecord, zeros, 0);
+    check_refused(path, middle, key, kRecord);
+  }
 }
 
 TEST_CASE("report queue refuses swapped, dropped and replayed records", "[client][queue][tamper]") {
