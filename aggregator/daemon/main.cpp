@@ -1,6 +1,7 @@
-// residued: the aggregation daemon. Reads its TOML configuration, opens the store, declares
-// the tasks, serves the HTTP API until SIGTERM or SIGINT, then finishes the requests in flight
-// and exits 0. docs/operators.md is the operator's guide.
+// residued: the aggregation daemon. Reads its TOML configuration, opens the store (SQLite in
+// data_dir, or a PostgreSQL database shared with other daemons), declares the tasks, serves the
+// HTTP API until SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
+// docs/operators.md is the operator's guide; docs/deployment.md covers several daemons.
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "config.h"
+#include "postgres_store.h"
 #include "residue/core/error.h"
 #include "server.h"
 #include "sqlite_store.h"
@@ -38,6 +40,22 @@ residue::DaemonConfig configure(int argc, char** argv) {
   return config;
 }
 
+std::unique_ptr<residue::Store> open_store(const residue::DaemonConfig& config) {
+  if (config.store == residue::StoreKind::kPostgres) {
+    return residue::open_postgres_store(
+        {.conninfo = config.postgres->conninfo, .shard = config.postgres->shard});
+  }
+  return residue::open_sqlite_store(config.data_dir);
+}
+
+std::string describe_store(const residue::DaemonConfig& config) {
+  if (config.store == residue::StoreKind::kPostgres) {
+    return "data in postgres (" + residue::describe_conninfo(config.postgres->conninfo) +
+           "), shard " + std::to_string(config.postgres->shard);
+  }
+  return "data in " + config.data_dir.string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,7 +69,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    std::unique_ptr<residue::Store> store = residue::open_sqlite_store(config.data_dir);
+    std::unique_ptr<residue::Store> store = open_store(config);
     std::vector<residue::TaskRecord> stored = store->tasks();
     std::vector<residue::Task> tasks;
     for (const residue::TaskConfig& t : config.tasks) {
@@ -71,8 +89,8 @@ int main(int argc, char** argv) {
 
     residue::Server server(config, *store, std::move(tasks));
     const uint16_t port = server.bind();
-    std::printf("residued: listening on %s%s:%u, data in %s\n", config.tls ? "https://" : "http://",
-                config.host.c_str(), port, config.data_dir.c_str());
+    std::printf("residued: listening on %s%s:%u, %s\n", config.tls ? "https://" : "http://",
+                config.host.c_str(), port, describe_store(config).c_str());
     std::fflush(stdout);
     std::thread waiter([&server, signals] {
       int received = 0;

@@ -182,11 +182,17 @@ void Server::add_routes() {
       return reply_error(res, 400, std::string("bad query: ") + e.what());
     }
     TaskRecord record;
-    for (TaskRecord& r : store_.tasks()) {
-      if (r.name == task->name) record = std::move(r);
+    Tally tally = task->protocol.new_tally();
+    try {
+      for (TaskRecord& r : store_.tasks()) {
+        if (r.name == task->name) record = std::move(r);
+      }
+      tally = store_.tally(task->name);
+    } catch (const Error& e) {
+      // A store shared over the network (PostgreSQL) may be unreachable for a while.
+      return reply_error(res, 503, std::string("the store cannot be read: ") + e.what());
     }
-    reply(res, 200,
-          to_json(estimate_task(*task, store_.tally(task->name), record, top, postprocess)));
+    reply(res, 200, to_json(estimate_task(*task, tally, record, top, postprocess)));
   });
 
   http_->Post(R"(/v1/tasks/([^/]+)/reports)", [this](const httplib::Request& req,

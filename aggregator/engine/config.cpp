@@ -109,6 +109,49 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
   return task;
 }
 
+// store = "sqlite" (default) | "postgres", the latter with a [postgres] table.
+void parse_store(const toml::table& root, const std::string& file, DaemonConfig& c) {
+  const std::string kind = get<std::string>(root, "store", file).value_or("sqlite");
+  const toml::table* pg = root.get_as<toml::table>("postgres");
+  if (root.contains("postgres") && pg == nullptr)
+    throw Error(file + "postgres must be a table ([postgres]).");
+  if (kind == "sqlite") {
+    if (pg != nullptr) {
+      throw Error(file +
+                  "[postgres] is set but store is \"sqlite\"; set store = \"postgres\" "
+                  "to use it, or remove it.");
+    }
+    return;
+  }
+  if (kind != "postgres") {
+    throw Error(file + "store must be \"sqlite\" or \"postgres\", but is \"" + kind + "\".");
+  }
+  if (pg == nullptr) {
+    throw Error(file +
+                "store = \"postgres\" needs a [postgres] table with conninfo (a libpq "
+                "connection string) and shard.");
+  }
+  const std::string context = file + "postgres: ";
+  PostgresConfig p;
+  p.conninfo = require<std::string>(*pg, "conninfo", context);
+  if (p.conninfo.empty()) throw Error(context + "conninfo must not be empty.");
+  if (auto shard = get<int64_t>(*pg, "shard", context)) {
+    if (*shard < 0 || *shard > INT32_MAX) {
+      throw Error(context + "shard must be in [0, 2147483647], but is " + std::to_string(*shard) +
+                  ".");
+    }
+    p.shard = static_cast<uint32_t>(*shard);
+  }
+  for (const auto& [key, value] : *pg) {
+    if (key.str() != "conninfo" && key.str() != "shard") {
+      throw Error(context + "unknown key \"" + std::string(key.str()) + "\" (line " +
+                  std::to_string(value.source().begin.line) + ").");
+    }
+  }
+  c.store = StoreKind::kPostgres;
+  c.postgres = std::move(p);
+}
+
 }  // namespace
 
 void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into) {
@@ -139,6 +182,7 @@ DaemonConfig load_config(const std::filesystem::path& path) {
   if (auto listen = get<std::string>(root, "listen", file))
     parse_listen(*listen, file + "listen", c);
   if (auto dir = get<std::string>(root, "data_dir", file)) c.data_dir = resolve(base, *dir);
+  parse_store(root, file, c);
   if (auto v = get<int64_t>(root, "max_body_bytes", file))
     c.max_body_bytes = non_negative(*v, file + "max_body_bytes");
   if (auto v = get<int64_t>(root, "max_reports_per_batch", file)) {

@@ -43,10 +43,27 @@ struct TlsConfig {
   std::optional<std::filesystem::path> client_ca;
 };
 
+/// Where a daemon keeps its state (docs/deployment.md for several daemons).
+enum class StoreKind {
+  kSqlite,    ///< data_dir/residue.db: one daemon (the default)
+  kPostgres,  ///< a PostgreSQL database shared by many daemons
+};
+
+struct PostgresConfig {
+  /// libpq connection string or URI; passwords belong in a passfile, not here.
+  std::string conninfo;
+  /// This daemon's tally rows; give every daemon its own.
+  uint32_t shard = 0;
+};
+
 struct DaemonConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8750;
+  StoreKind store = StoreKind::kSqlite;
+  /// kSqlite: the store's directory.
   std::filesystem::path data_dir = "residue-data";
+  /// Set exactly when store is kPostgres.
+  std::optional<PostgresConfig> postgres;
   std::vector<TokenConfig> tokens;
   std::vector<TaskConfig> tasks;
   std::optional<TlsConfig> tls;

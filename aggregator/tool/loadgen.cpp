@@ -2,7 +2,10 @@
 // parameters from the daemon, encodes reports with the library's CSPRNG path exactly as the
 // SDK would, uploads them in batches from several connections (retrying refused or failed
 // uploads with the same batch id), and prints throughput and latency percentiles. The
-// benchmark, the crash tests and the demo drive the daemon with it.
+// benchmark, the crash tests and the demo drive the daemon with it. Given several daemons
+// (--url more than once: daemons sharing a PostgreSQL store), connections are spread over them,
+// a retry goes to the next daemon, and --resend re-sends acknowledged batches to another one,
+// which must answer "duplicate".
 #include <httplib.h>
 
 #include <algorithm>
@@ -29,20 +32,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct LoadgenOptions {
-  std::string url, token, task, data = "zipf:1.1", ca_cert;
+  std::vector<std::string> urls;
+  std::string token, task, data = "zipf:1.1", ca_cert;
   uint64_t reports = 0;
   uint32_t batch = 1000;
   uint32_t concurrency = 2;
   uint64_t seed = 1;
   uint32_t show_top = 0;
   int max_retries = 50;
+  double resend = 0;
   bool json = false;
 };
 
-std::unique_ptr<httplib::Client> connect(const LoadgenOptions& o) {
-  auto client = std::make_unique<httplib::Client>(o.url);
+std::unique_ptr<httplib::Client> connect(const LoadgenOptions& o, const std::string& url) {
+  auto client = std::make_unique<httplib::Client>(url);
   if (!client->is_valid())
-    throw Error("--url: cannot use \"" + o.url + "\" (http://host:port or https://...).");
+    throw Error("--url: cannot use \"" + url + "\" (http://host:port or https://...).");
   client->set_bearer_token_auth(o.token);
   client->set_keep_alive(true);
   client->set_tcp_nodelay(true);  // headers and body go out in separate writes: no Nagle wait
@@ -78,7 +83,8 @@ void run(const LoadgenOptions& o) {
   if (o.reports == 0) throw Error("--reports must be at least 1.");
   if (o.batch == 0) throw Error("--batch must be at least 1.");
   if (o.concurrency == 0) throw Error("--concurrency must be at least 1.");
-  auto client = connect(o);
+  if (!(o.resend >= 0 && o.resend <= 1)) throw Error("--resend must be in [0, 1].");
+  auto client = connect(o, o.urls.front());
   const nlohmann::json info = get_json(*client, "/v1/tasks/" + o.task);
   const Protocol protocol = make_protocol(params_from_json(info["params"]));
   const ParamsHash hash = params_hash(protocol.params());
@@ -139,29 +145,33 @@ void run(const LoadgenOptions& o) {
   const double encode_seconds = std::chrono::duration<double>(Clock::now() - encode_start).count();
 
   std::atomic<std::size_t> next{0};
-  std::atomic<uint64_t> accepted{0}, duplicates{0}, retries{0};
+  std::atomic<uint64_t> accepted{0}, duplicates{0}, retries{0}, resent{0};
   std::mutex mu;
   std::vector<double> latencies;
   std::string failure;
   ProgressBar bar("uploading");
   const auto upload_start = Clock::now();
-  auto worker = [&] {
-    auto c = connect(o);
+  auto worker = [&](uint32_t w) {
+    // One keep-alive connection per daemon, opened when first used; worker w starts at
+    // daemon w mod n and moves to the next one when an upload gets no answer or a 503.
+    std::vector<std::unique_ptr<httplib::Client>> clients(o.urls.size());
+    std::size_t at = w % o.urls.size();
+    auto daemon = [&](std::size_t d) -> httplib::Client& {
+      if (!clients[d]) clients[d] = connect(o, o.urls[d]);
+      return *clients[d];
+    };
+    SeededRng coin(o.seed + 1 + w);  // which acknowledged batches are re-sent: not private
     std::vector<double> mine;
-    for (std::size_t i = next++; i < uploads.size(); i = next++) {
-      const Upload& u = uploads[i];
+    // Uploads `u` until a 200; returns whether the daemon called it a duplicate, or nullopt
+    // after recording a failure.
+    auto send = [&](const Upload& u) -> std::optional<bool> {
       for (int attempt = 0;; ++attempt) {
         const auto t0 = Clock::now();
-        const httplib::Result r = c->Post("/v1/tasks/" + o.task + "/reports",
-                                          reinterpret_cast<const char*>(u.body.data()),
-                                          u.body.size(), "application/octet-stream");
+        const httplib::Result r = daemon(at).Post("/v1/tasks/" + o.task + "/reports",
+                                                  reinterpret_cast<const char*>(u.body.data()),
+                                                  u.body.size(), "application/octet-stream");
         mine.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-        if (r && r->status == 200) {
-          const nlohmann::json reply = nlohmann::json::parse(r->body);
-          (reply["duplicate"].get<bool>() ? duplicates : accepted) +=
-              reply["duplicate"].get<bool>() ? 1 : u.reports;
-          break;
-        }
+        if (r && r->status == 200) return nlohmann::json::parse(r->body)["duplicate"].get<bool>();
         // Transient: no answer, 429 (rate limit) or 503 (store): retry the same bytes, with
         // exponential backoff; the batch id makes a retry of a committed batch harmless.
         const bool transient = !r || r->status == 429 || r->status == 503;
@@ -170,12 +180,33 @@ void run(const LoadgenOptions& o) {
           failure = r ? "status " + std::to_string(r->status) + ": " + r->body
                       : "connection: " + httplib::to_string(r.error());
           next = uploads.size();
-          return;
+          return std::nullopt;
         }
         ++retries;
-        if (!r) c = connect(o);
+        if (!r) clients[at].reset();
+        if (!r || r->status == 503) at = (at + 1) % o.urls.size();  // another daemon may be up
         std::this_thread::sleep_for(
             std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt, 6))));
+      }
+    };
+    for (std::size_t i = next++; i < uploads.size(); i = next++) {
+      const Upload& u = uploads[i];
+      const std::optional<bool> duplicate = send(u);
+      if (!duplicate) return;
+      (*duplicate ? duplicates : accepted) += *duplicate ? 1 : u.reports;
+      if (o.resend > 0 && coin.bernoulli(o.resend)) {
+        at = (at + 1) % o.urls.size();
+        const std::optional<bool> again = send(u);
+        if (!again) return;
+        ++resent;
+        if (!*again) {
+          std::lock_guard<std::mutex> lock(mu);
+          failure =
+              "batch " + std::to_string(i) + " was counted again when re-sent to " + o.urls[at];
+          next = uploads.size();
+          return;
+        }
+        ++duplicates;
       }
       bar.update(i + 1, uploads.size());
     }
@@ -183,7 +214,7 @@ void run(const LoadgenOptions& o) {
     latencies.insert(latencies.end(), mine.begin(), mine.end());
   };
   std::vector<std::thread> threads;
-  for (uint32_t t = 0; t < o.concurrency; ++t) threads.emplace_back(worker);
+  for (uint32_t t = 0; t < o.concurrency; ++t) threads.emplace_back(worker, t);
   for (std::thread& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
   if (!failure.empty()) throw Error("upload failed: " + failure);
@@ -194,6 +225,8 @@ void run(const LoadgenOptions& o) {
                         {"batches", uploads.size()},
                         {"batch_size", o.batch},
                         {"concurrency", o.concurrency},
+                        {"daemons", o.urls.size()},
+                        {"resent_batches", resent.load()},
                         {"accepted_reports", accepted.load()},
                         {"duplicate_batches", duplicates.load()},
                         {"retries", retries.load()},
@@ -219,7 +252,7 @@ void run(const LoadgenOptions& o) {
   }
   std::cout << "loadgen: " << values.size() << " reports of " << protocol.id() << " in "
             << uploads.size() << " batches of " << o.batch << ", " << o.concurrency
-            << " connections\n"
+            << " connections to " << o.urls.size() << " daemon(s)\n"
             << "  encode " << format_number(encode_seconds, 3) << " s; upload "
             << format_number(seconds, 3)
             << " s: " << format_number(out["reports_per_second"].get<double>(), 4) << " reports/s, "
@@ -229,7 +262,8 @@ void run(const LoadgenOptions& o) {
             << format_number(out["latency_ms"]["p99"].get<double>(), 3) << ", max "
             << format_number(out["latency_ms"]["max"].get<double>(), 3) << "\n"
             << "  accepted " << accepted.load() << " reports, " << duplicates.load()
-            << " duplicate batches, " << retries.load() << " retries"
+            << " duplicate batches (" << resent.load() << " re-sent on purpose), " << retries.load()
+            << " retries"
             << (skipped
                     ? ", " + std::to_string(skipped) + " values outside the task's domain skipped"
                     : "")
@@ -255,7 +289,9 @@ void run(const LoadgenOptions& o) {
 void add_loadgen_command(CLI::App& app) {
   auto o = std::make_shared<LoadgenOptions>();
   CLI::App* cmd = app.add_subcommand("loadgen", "Encode real reports and upload them to residued");
-  cmd->add_option("--url", o->url, "Daemon URL, e.g. http://127.0.0.1:8750")->required();
+  cmd->add_option("--url", o->urls,
+                  "Daemon URL, e.g. http://127.0.0.1:8750; repeat it for daemons sharing a store")
+      ->required();
   cmd->add_option("--token", o->token, "Bearer token")->required();
   cmd->add_option("--task", o->task, "Task name")->required();
   cmd->add_option("--reports", o->reports, "Reports to send")
@@ -280,6 +316,10 @@ void add_loadgen_command(CLI::App& app) {
   cmd->add_option("--max-retries", o->max_retries, "Retries per batch on 429, 503 or no answer")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--resend", o->resend,
+                  "Fraction of acknowledged batches sent once more, to the next daemon; each "
+                  "must come back a duplicate")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "One JSON object on stdout");
   cmd->callback([o] { run(*o); });
 }
