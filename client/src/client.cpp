@@ -32,52 +32,104 @@ namespace {
 // stable, so it is versioned like every other encoding.
 constexpr std::string_view kMemoLabel = "residue.memo.1";
 
-// Writes `bytes` to `path` atomically (temporary file, fsync, rename) with `mode`.
-void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes, mode_t mode) {
-  const std::filesystem::path temp = path.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw Error("cannot write \"" + temp.string() + "\": " + std::strerror(errno) + ".");
+// Writes all of `bytes` to `fd` and fsyncs it. False on failure, errno set.
+bool write_and_sync(int fd, std::span<const uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      throw Error("cannot write \"" + temp.string() + "\": " + std::strerror(errno) + ".");
-    }
+    if (n < 0) return false;
     done += static_cast<std::size_t>(n);
   }
-  const bool synced = ::fsync(fd) == 0;
+  return ::fsync(fd) == 0;
+}
+
+// A fresh file next to `path` with a unique name, holding `bytes` (fsync'ed), mode 0600.
+std::filesystem::path write_temporary(const std::filesystem::path& path,
+                                      std::span<const uint8_t> bytes) {
+  std::string name = path.string() + ".XXXXXX";
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0)
+    throw Error("cannot create a file next to \"" + path.string() + "\": " + std::strerror(errno) +
+                ".");
+  const bool ok = ::fchmod(fd, 0600) == 0 && write_and_sync(fd, bytes);
+  const int err = errno;
   ::close(fd);
-  if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
-    throw Error("cannot replace \"" + path.string() + "\": " + std::strerror(errno) + ".");
+  if (!ok) {
+    ::unlink(name.c_str());
+    throw Error("cannot write \"" + name + "\": " + std::strerror(err) + ".");
+  }
+  return name;
+}
+
+// Replaces `path` with `bytes` atomically (temporary file, fsync, rename), mode 0600.
+void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+  const std::filesystem::path temp = write_temporary(path, bytes);
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    throw Error("cannot replace \"" + path.string() + "\": " + std::strerror(err) + ".");
   }
 }
 
+// The file's bytes; nothing if it does not exist. Any other failure to read it is an Error:
+// state that exists but cannot be read must not be silently replaced.
 std::optional<std::vector<uint8_t>> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error("cannot read \"" + path.string() + "\": " + std::strerror(errno) + ".");
+  }
+  std::vector<uint8_t> bytes;
+  uint8_t buffer[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw Error("cannot read \"" + path.string() + "\": " + std::strerror(err) + ".");
+    }
+    if (n == 0) break;
+    bytes.insert(bytes.end(), buffer, buffer + n);
+  }
+  ::close(fd);
+  return bytes;
 }
 
 // A secret kept in the state directory (mode 0600), created from the CSPRNG on first use.
+// Clients of several tasks may open one state directory at once: the first to link its
+// secret into place wins (link() fails if the name exists), and every other one reads it.
 std::vector<uint8_t> load_or_create_secret(const std::filesystem::path& path, std::size_t size) {
-  if (std::optional<std::vector<uint8_t>> existing = read_file(path)) {
-    if (existing->size() != size) {
-      throw Error("\"" + path.string() + "\" holds " + std::to_string(existing->size()) +
-                  " bytes, expected " + std::to_string(size) + ": corrupt state.");
+  std::optional<std::vector<uint8_t>> secret = read_file(path);
+  if (!secret) {
+    std::vector<uint8_t> fresh(size);
+    Csprng rng;
+    for (std::size_t i = 0; i < size; i += 8) {
+      const uint64_t word = rng.next_u64();
+      std::memcpy(fresh.data() + i, &word, std::min<std::size_t>(8, size - i));
     }
-    return *existing;
+    const std::filesystem::path temp = write_temporary(path, fresh);
+    const bool linked = ::link(temp.c_str(), path.c_str()) == 0;
+    const int err = errno;
+    ::unlink(temp.c_str());
+    OPENSSL_cleanse(fresh.data(), fresh.size());
+    if (!linked && err != EEXIST) {
+      throw Error("cannot create \"" + path.string() + "\": " + std::strerror(err) + ".");
+    }
+    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
+    secret = read_file(path);  // ours, or the one that won the race
+    if (!secret) throw Error("\"" + path.string() + "\" vanished while it was created.");
   }
-  std::vector<uint8_t> secret(size);
-  Csprng rng;
-  for (std::size_t i = 0; i < size; i += 8) {
-    const uint64_t word = rng.next_u64();
-    std::memcpy(secret.data() + i, &word, std::min<std::size_t>(8, size - i));
+  if (secret->size() != size) {
+    throw Error("\"" + path.string() + "\" holds " + std::to_string(secret->size()) +
+                " bytes, expected " + std::to_string(size) + ": corrupt state.");
   }
-  write_file(path, secret, 0600);
-  return secret;
+  return *secret;
 }
 
 int64_t unix_now() {
@@ -91,29 +143,48 @@ struct TaskInfo {
   ClientProtocol protocol;
   ParamsHash hash{};
   std::optional<Domain> domain;
-  nlohmann::json published;  // the daemon's description, cached as is
+  std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
+  uint32_t max_reports_per_batch = UINT32_MAX;  // the daemon refuses larger batches (413)
+  nlohmann::json published;                     // the daemon's description, cached as is
 };
 
-TaskInfo task_info(const nlohmann::json& published, const ClientOptions& o) {
-  if (!published.contains("params") || !published.contains("params_hash")) {
-    throw Error("task \"" + o.task + "\": the daemon's description lacks params or params_hash.");
-  }
-  TaskInfo info{make_client_protocol(params_from_json(published["params"])), {}, {}, published};
+TaskInfo task_info_or_throw(const nlohmann::json& published, const ClientOptions& o) {
+  const std::string hash_text = published.at("params_hash").get<std::string>();
+  TaskInfo info{.protocol = make_client_protocol(params_from_json(published.at("params"))),
+                .published = published};
   info.hash = params_hash(info.protocol.params);
-  if (to_hex(info.hash) != published["params_hash"].get<std::string>()) {
-    throw Error("task \"" + o.task + "\": the daemon's parameter hash " +
-                published["params_hash"].get<std::string>() + " is not " + to_hex(info.hash) +
+  info.codec = std::make_shared<const ReportCodec>(info.protocol.shape);
+  if (to_hex(info.hash) != hash_text) {
+    throw Error("the daemon's parameter hash " + hash_text + " is not " + to_hex(info.hash) +
                 ", what this client computes from the parameters.");
   }
   if (info.protocol.params.epsilon > o.max_epsilon) {
-    throw Error("task \"" + o.task +
-                "\" uses epsilon = " + std::to_string(info.protocol.params.epsilon) +
-                ", above this app's bound of " + std::to_string(o.max_epsilon) + ".");
+    throw Error("epsilon = " + std::to_string(info.protocol.params.epsilon) +
+                " is above this app's bound of " + std::to_string(o.max_epsilon) + ".");
   }
-  if (published.contains("domain") && published["domain"].value("kind", "") == "dictionary") {
-    info.domain = Domain::dictionary(published["domain"]["values"].get<std::vector<std::string>>());
+  if (published.contains("max_reports_per_batch")) {
+    info.max_reports_per_batch = published["max_reports_per_batch"].get<uint32_t>();
+    if (info.max_reports_per_batch == 0) throw Error("max_reports_per_batch is 0.");
+  }
+  if (published.contains("domain") && published["domain"].at("kind") == "dictionary") {
+    info.domain =
+        Domain::dictionary(published["domain"].at("values").get<std::vector<std::string>>());
+    if (info.domain->size() != info.protocol.params.k) {
+      throw Error("the dictionary holds " + std::to_string(info.domain->size()) +
+                  " values but k = " + std::to_string(info.protocol.params.k) + ".");
+    }
   }
   return info;
+}
+
+// The task's description, checked (known protocol, epsilon within the app's bound, hash), as
+// an Error naming the task and `source` whatever is wrong, JSON syntax and types included.
+TaskInfo task_info(std::string_view text, const ClientOptions& o, const std::string& source) {
+  try {
+    return task_info_or_throw(nlohmann::json::parse(text), o);
+  } catch (const std::exception& e) {
+    throw Error("client: task \"" + o.task + "\" from " + source + ": " + e.what());
+  }
 }
 
 class ClientImpl final : public Client {
@@ -144,14 +215,11 @@ class ClientImpl final : public Client {
     }
     queue_ = std::make_unique<ReportQueue>(o.state_dir / ("queue-" + o.task), key);
     if (std::optional<std::vector<uint8_t>> cached = read_file(params_path())) {
-      try {
-        set_task(task_info(nlohmann::json::parse(cached->begin(), cached->end()), o));
-      } catch (const std::exception& e) {
-        throw Error("client: cached parameters \"" + params_path().string() +
-                    "\" are unusable: " + e.what());
-      }
+      task_ = std::make_shared<const TaskInfo>(
+          task_info(std::string_view(reinterpret_cast<const char*>(cached->data()), cached->size()),
+                    o, "the cached parameters \"" + params_path().string() + "\""));
     } else {
-      fetch_parameters();
+      task_ = fetch_parameters();
     }
     load_budget();
   }
@@ -183,51 +251,80 @@ class ClientImpl final : public Client {
     return record_locked(index);
   }
 
+  // The network part runs without the client's lock, so records go on during a flush; one
+  // flush at a time.
   FlushResult flush() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> flushing(flush_mu_);
     FlushResult result;
     try {
-      queue_->form_batches(options_.batch_size, rng_);
+      std::vector<QueuedBatch> outbox;
+      std::shared_ptr<const TaskInfo> task;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        task = task_;
+        queue_->form_batches(std::min(options_.batch_size, task->max_reports_per_batch), rng_);
+        outbox = queue_->outbox();
+      }
+      const ReportCodec& codec = *task->codec;
       auto http = connect();
-      // Work on a copy: acknowledging a batch rewrites the queue's outbox.
-      const std::vector<QueuedBatch> outbox = queue_->outbox();
+      Csprng jitter;
       for (const QueuedBatch& batch : outbox) {
+        // A report encoded under other parameters than the task's current ones can never be
+        // counted (the daemon refuses them, or worse, would misread them) and cannot be
+        // re-encoded (its value was never kept): it is dropped, and said so.
         std::vector<Report> reports;
-        for (const std::vector<uint8_t>& bytes : batch.reports) {
-          ParseResult<Report> r = codec_->from_bytes(bytes);
+        uint64_t stale = 0;
+        for (const std::vector<uint8_t>& record : batch.reports) {
+          if (record.size() < task->hash.size() ||
+              !std::equal(task->hash.begin(), task->hash.end(), record.begin())) {
+            ++stale;
+            continue;
+          }
+          ParseResult<Report> r = codec.from_bytes(std::span(record).subspan(task->hash.size()));
           if (!r.ok()) throw Error("a queued report does not parse: " + r.error().message);
           reports.push_back(std::move(r).value());
         }
-        const std::vector<uint8_t> body = encode_batch(*codec_, batch.id, task_->hash, reports);
-        const Status s = upload(*http, body, result.message);
-        if (s == Status::kOk) {
+        Upload u{Status::kOk, false, {}};
+        if (!reports.empty()) {
+          u = upload(*http, encode_batch(codec, batch.id, task->hash, reports), jitter);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (u.status == Status::kOk) {
           queue_->acknowledge(batch.id);
           result.uploaded_reports += reports.size();
-        } else if (s == Status::kRejected && permanent_refusal_) {
-          // Malformed or encoded for other parameters: no retry can ever succeed, and the
-          // values cannot be re-encoded (they were never kept). Dropped, and said so.
+          result.dropped_reports += stale;
+        } else if (u.permanent) {
+          // Malformed, or encoded for other parameters: no retry can ever succeed.
           queue_->acknowledge(batch.id);
-          result.dropped_reports += reports.size();
+          result.dropped_reports += reports.size() + stale;
         } else {
-          result.status = s;
+          result.status = u.status;
+          result.message = u.message;
           break;
+        }
+        if (stale > 0) {
+          result.message = std::to_string(stale) +
+                           " reports encoded under earlier parameters of the task were dropped";
         }
       }
     } catch (const std::exception& e) {
       result.status = Status::kInvalid;
       result.message = e.what();
     }
+    std::lock_guard<std::mutex> lock(mu_);
     result.remaining_reports = queue_->waiting() + queue_->batched_reports();
     if (result.status != Status::kOk) fail(result.status, result.message);
     return result;
   }
 
   Status refresh_parameters() override {
-    std::lock_guard<std::mutex> lock(mu_);
     try {
-      fetch_parameters();
+      std::shared_ptr<const TaskInfo> task = fetch_parameters();
+      std::lock_guard<std::mutex> lock(mu_);
+      task_ = std::move(task);
       return Status::kOk;
     } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mu_);
       return fail(Status::kNetwork, e.what());
     }
   }
@@ -251,6 +348,12 @@ class ClientImpl final : public Client {
   }
 
  private:
+  struct Upload {
+    Status status;
+    bool permanent;  // refused for good (400 malformed, 409 other parameters, 413 too large)
+    std::string message;
+  };
+
   std::filesystem::path params_path() const {
     return options_.state_dir / ("task-" + options_.task + ".json");
   }
@@ -258,14 +361,10 @@ class ClientImpl final : public Client {
     return options_.state_dir / ("budget-" + options_.task);
   }
 
+  // REQUIRES: mu_ held.
   Status fail(Status s, std::string message) {
     last_error_ = std::move(message);
     return s;
-  }
-
-  void set_task(TaskInfo info) {
-    codec_ = std::make_unique<ReportCodec>(info.protocol.shape);
-    task_ = std::make_unique<TaskInfo>(std::move(info));
   }
 
   std::unique_ptr<httplib::Client> connect() const {
@@ -283,7 +382,9 @@ class ClientImpl final : public Client {
     return http;
   }
 
-  void fetch_parameters() {
+  // Fetches, checks and caches the task's description. Needs no lock: it touches only the
+  // parameters file, which one client per task writes.
+  std::shared_ptr<const TaskInfo> fetch_parameters() const {
     auto http = connect();
     const httplib::Result r = http->Get("/v1/tasks/" + options_.task);
     if (!r) {
@@ -294,11 +395,11 @@ class ClientImpl final : public Client {
       throw Error("client: GET /v1/tasks/" + options_.task + " answered " +
                   std::to_string(r->status) + ": " + r->body);
     }
-    TaskInfo info = task_info(nlohmann::json::parse(r->body), options_);
-    const std::string text = info.published.dump();
-    write_file(params_path(), std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-               0600);
-    set_task(std::move(info));
+    auto info = std::make_shared<const TaskInfo>(task_info(r->body, options_, options_.url));
+    const std::string text = info->published.dump();
+    write_file(params_path(),
+               std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    return info;
   }
 
   void load_budget() {
@@ -311,10 +412,11 @@ class ClientImpl final : public Client {
 
   void save_budget() {
     const std::string text = std::to_string(period_start_) + " " + std::to_string(used_) + "\n";
-    write_file(budget_path(), std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-               0600);
+    write_file(budget_path(),
+               std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   }
 
+  // REQUIRES: mu_ held.
   Status record_locked(uint32_t index) {
     try {
       if (options_.budget_reports > 0) {
@@ -328,6 +430,10 @@ class ClientImpl final : public Client {
                       "the budget of " + std::to_string(options_.budget_reports) +
                           " reports per period is spent; nothing was recorded");
         }
+        // Spent before the report is queued: a crash in between costs a report, never
+        // allows one more than the budget.
+        ++used_;
+        save_budget();
       }
       Report report;
       if (options_.memoize == Memoize::kPermanent) {
@@ -343,11 +449,12 @@ class ClientImpl final : public Client {
       } else {
         task_->protocol.encoder->encode(index, rng_, report);
       }
-      queue_->push(codec_->to_bytes(report));
-      if (options_.budget_reports > 0) {
-        ++used_;
-        save_budget();
-      }
+      // Queued with the hash of the parameters it was encoded under (flush() drops it if they
+      // change before it is uploaded).
+      std::vector<uint8_t> record(task_->hash.begin(), task_->hash.end());
+      const std::vector<uint8_t> bytes = task_->codec->to_bytes(report);
+      record.insert(record.end(), bytes.begin(), bytes.end());
+      queue_->push(record);
       return Status::kOk;
     } catch (const std::exception& e) {
       return fail(Status::kInvalid, e.what());
@@ -356,39 +463,38 @@ class ClientImpl final : public Client {
 
   // One batch, with retries on transient failures (no answer, 429, 5xx): exponential backoff
   // with jitter, the same bytes (same batch id) every time.
-  Status upload(httplib::Client& http, const std::vector<uint8_t>& body, std::string& message) {
-    permanent_refusal_ = false;
+  Upload upload(httplib::Client& http, const std::vector<uint8_t>& body, Rng& jitter) const {
     std::chrono::milliseconds delay = options_.backoff;
     for (int attempt = 1;; ++attempt) {
       const httplib::Result r = http.Post("/v1/tasks/" + options_.task + "/reports",
                                           reinterpret_cast<const char*>(body.data()), body.size(),
                                           "application/octet-stream");
-      if (r && r->status == 200) return Status::kOk;
+      if (r && r->status == 200) return {Status::kOk, false, {}};
+      std::string message =
+          r ? "the daemon answered " + std::to_string(r->status) + ": " + r->body
+            : "cannot reach " + options_.url + ": " + httplib::to_string(r.error());
       const bool transient = !r || r->status == 429 || r->status >= 500;
-      message = r ? "the daemon answered " + std::to_string(r->status) + ": " + r->body
-                  : "cannot reach " + options_.url + ": " + httplib::to_string(r.error());
       if (!transient) {
-        permanent_refusal_ = r->status == 400 || r->status == 409;
-        return Status::kRejected;
+        const bool permanent = r->status == 400 || r->status == 409 || r->status == 413;
+        return {Status::kRejected, permanent, std::move(message)};
       }
-      if (attempt >= options_.max_attempts) return Status::kNetwork;
-      const auto jitter =
-          std::chrono::milliseconds(rng_.uniform(static_cast<uint64_t>(delay.count()) + 1));
-      std::this_thread::sleep_for(delay + jitter);
+      if (attempt >= options_.max_attempts) return {Status::kNetwork, false, std::move(message)};
+      const auto extra =
+          std::chrono::milliseconds(jitter.uniform(static_cast<uint64_t>(delay.count()) + 1));
+      std::this_thread::sleep_for(delay + extra);
       delay *= 2;
     }
   }
 
   const ClientOptions options_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // everything below
+  std::mutex flush_mu_;    // one flush at a time
   std::vector<uint8_t> secret_;
   std::unique_ptr<ReportQueue> queue_;
-  std::unique_ptr<TaskInfo> task_;
-  std::unique_ptr<ReportCodec> codec_;
+  std::shared_ptr<const TaskInfo> task_;  // replaced whole by refresh_parameters()
   Csprng rng_;
   int64_t period_start_ = 0;
   uint64_t used_ = 0;
-  bool permanent_refusal_ = false;
   std::string last_error_;
 };
 

@@ -131,11 +131,14 @@ inline std::filesystem::path queue_path(const std::filesystem::path& state_dir,
 
 /// Every report a CLOSED Client left queued for `task`, oldest first (batched ones, then
 /// waiting ones), decrypted with the key the Client created in state_dir/queue.key, or `key`.
+/// The Client queues each report behind the 16-byte hash of the parameters it was encoded
+/// under; that prefix is checked against `params` when given, and removed.
 /// ReportQueue shows only batched reports, so this batches a copy of the file: the Client's
 /// own queue is left as it was.
 inline std::vector<std::vector<uint8_t>> queued_reports(const std::filesystem::path& state_dir,
                                                         const std::string& task,
-                                                        const std::optional<QueueKey>& key = {}) {
+                                                        const std::optional<QueueKey>& key = {},
+                                                        const std::optional<ProtocolParams>& params = {}) {
   QueueKey k{};
   if (key) {
     k = *key;
@@ -152,7 +155,17 @@ inline std::vector<std::vector<uint8_t>> queued_reports(const std::filesystem::p
   queue.form_batches(UINT32_MAX, rng);
   std::vector<std::vector<uint8_t>> out;
   for (const QueuedBatch& batch : queue.outbox()) {
-    out.insert(out.end(), batch.reports.begin(), batch.reports.end());
+    for (const std::vector<uint8_t>& record : batch.reports) {
+      constexpr std::size_t kHash = 16;
+      if (record.size() < kHash) throw std::runtime_error("a queued record has no parameter hash");
+      if (params) {
+        const ParamsHash expected = params_hash(*params);
+        if (!std::equal(expected.begin(), expected.end(), record.begin())) {
+          throw std::runtime_error("a queued record carries another parameter hash");
+        }
+      }
+      out.emplace_back(record.begin() + kHash, record.end());
+    }
   }
   return out;
 }
