@@ -158,8 +158,9 @@ TEST_CASE("embeddings reject invalid options", "[embeddings]") {
                     Catch::Contains("dimension must be in [1, vocab_size + 1 = 10]"));
   CHECK_THROWS_WITH(WordEmbeddings::train(corpus, kVocab, {.dimension = 11}),
                     Catch::Contains("but is 11"));
-  CHECK_THROWS_WITH(WordEmbeddings::train(corpus, kVocab, {.singular_value_power = -1}),
-                    Catch::Contains("singular_value_power"));
+  CHECK_THROWS_WITH(
+      WordEmbeddings::train(corpus, kVocab, {.dimension = 4, .singular_value_power = -1}),
+      Catch::Contains("singular_value_power"));
   CHECK_THROWS_WITH(WordEmbeddings(3, 2, std::vector<float>(5)), Catch::Contains("needs 6"));
   CHECK_THROWS_WITH(WordEmbeddings(1, 2, std::vector<float>(2)), Catch::Contains("rows"));
   CHECK_THROWS_WITH(WordEmbeddings(2, 1, {0.0f, NAN}), Catch::Contains("value 1 (row 1)"));
