@@ -1,8 +1,8 @@
 // DynamicVocab's index structures against exact search, measured in one run: build time,
 // footprint, single-query latency on one thread (p50/p99) and recall@10, for IVF at several
 // nprobe and HNSW at several efSearch. Every figure is printed beside its ratio to exact search
-// from the same process. The 1M x 64 table and its command are in docs/results.md; the
-// library function is also behind `residue vocab bench`.
+// from the same process. The library function (retrieval/index_bench.h) is also behind
+// `residue vocab bench`.
 //
 //   residue_vocab_bench [--entries N] [--dim D] [--queries Q] [--metric l2|ip]
 //                       [--clusters C] [--sigma S] [--lists L1,L2] [--no-hnsw] [--no-ivf]
