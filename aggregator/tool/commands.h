@@ -12,5 +12,6 @@ void add_audit_command(CLI::App& app);     // audit.cpp
 void add_moduli_command(CLI::App& app);    // moduli.cpp
 void add_store_commands(CLI::App& app);    // store_commands.cpp: decode, verify
 void add_loadgen_command(CLI::App& app);   // loadgen.cpp
+void add_reduce_commands(CLI::App& app);   // reduce.cpp: export-tally, reduce
 
 }  // namespace residue

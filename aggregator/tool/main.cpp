@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   residue::add_moduli_command(app);
   residue::add_store_commands(app);
   residue::add_loadgen_command(app);
+  residue::add_reduce_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,6 @@
-// `residue decode` and `residue verify`: the daemon's store read offline, through the same
-// engine the daemon uses (estimates, verification), so what they print is what it serves.
+// `residue decode` and `residue verify`: the daemon's store read offline (a SQLite data
+// directory, or a PostgreSQL store with every shard), through the same engine the daemon uses
+// (estimates, verification), so what they print is what it serves.
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -7,28 +8,44 @@
 #include "commands.h"
 #include "estimates.h"
 #include "output.h"
+#include "postgres_store.h"
 #include "residue/core/error.h"
-#include "sqlite_store.h"
+#include "tally_inputs.h"
 #include "verify.h"
 
 namespace residue {
 namespace {
 
-std::unique_ptr<Store> open_existing(const std::string& dir) {
-  if (!std::filesystem::is_directory(dir)) {
-    throw Error("--data: \"" + dir + "\" is not a directory (the daemon's data_dir).");
+/// --data DIR or --postgres CONNINFO, exactly one.
+struct StoreOption {
+  std::string data, postgres;
+
+  void add_to(CLI::App& cmd) {
+    CLI::Option* d = cmd.add_option("--data", data, "The daemon's data directory (SQLite)");
+    CLI::Option* p = cmd.add_option("--postgres", postgres,
+                                    "Or: the libpq connection string of a PostgreSQL store");
+    d->excludes(p);
   }
-  return open_sqlite_store(dir);
-}
+  std::string name() const { return data.empty() ? describe_conninfo(postgres) : data; }
+  std::unique_ptr<Store> open() const {
+    if (data.empty() == postgres.empty()) throw Error("give --data DIR or --postgres CONNINFO.");
+    if (data.empty()) return open_input_store("postgres:" + postgres);
+    if (!std::filesystem::is_directory(data)) {
+      throw Error("--data: \"" + data + "\" is not a directory (the daemon's data_dir).");
+    }
+    return open_input_store(data);
+  }
+};
 
 struct DecodeOptions {
-  std::string data, task, dictionary, postprocess = "none";
+  StoreOption store;
+  std::string task, dictionary, postprocess = "none";
   std::size_t top = 20;
   bool json = false;
 };
 
 void decode(const DecodeOptions& o) {
-  const std::unique_ptr<Store> store = open_existing(o.data);
+  const std::unique_ptr<Store> store = o.store.open();
   std::optional<TaskRecord> record;
   std::string known;
   for (TaskRecord& r : store->tasks()) {
@@ -36,7 +53,8 @@ void decode(const DecodeOptions& o) {
     if (r.name == o.task) record = std::move(r);
   }
   if (!record)
-    throw Error("--task: no task \"" + o.task + "\" in " + o.data + " (it has: " + known + ").");
+    throw Error("--task: no task \"" + o.task + "\" in " + o.store.name() + " (it has: " + known +
+                ").");
   Task task = task_from_record(*record);
   if (!o.dictionary.empty()) {
     task = task_from_params(task.name, task.protocol.params(), load_dictionary(o.dictionary));
@@ -61,8 +79,8 @@ void decode(const DecodeOptions& o) {
   t.print(std::cout);
 }
 
-int verify(const std::string& data, bool json) {
-  const std::unique_ptr<Store> store = open_existing(data);
+int verify(const StoreOption& data, bool json) {
+  const std::unique_ptr<Store> store = data.open();
   const std::vector<TaskVerification> results = verify_store(*store);
   bool clean = true;
   nlohmann::json out = nlohmann::json::array();
@@ -88,7 +106,7 @@ void add_store_commands(CLI::App& app) {
   auto d = std::make_shared<DecodeOptions>();
   CLI::App* decode_cmd =
       app.add_subcommand("decode", "Estimates of a task from the daemon's data directory");
-  decode_cmd->add_option("--data", d->data, "The daemon's data directory")->required();
+  d->store.add_to(*decode_cmd);
   decode_cmd->add_option("--task", d->task, "Task name")->required();
   decode_cmd->add_option("--top", d->top, "Values to show")
       ->capture_default_str()
@@ -100,11 +118,11 @@ void add_store_commands(CLI::App& app) {
   decode_cmd->add_flag("--json", d->json, "One JSON object on stdout");
   decode_cmd->callback([d] { decode(*d); });
 
-  auto data = std::make_shared<std::string>();
+  auto data = std::make_shared<StoreOption>();
   auto json = std::make_shared<bool>(false);
   CLI::App* verify_cmd = app.add_subcommand(
       "verify", "Recompute every tally from the stored raw batches and report any difference");
-  verify_cmd->add_option("--data", *data, "The daemon's data directory")->required();
+  data->add_to(*verify_cmd);
   verify_cmd->add_flag("--json", *json, "One JSON object on stdout");
   verify_cmd->callback([data, json] {
     if (verify(*data, *json) != 0) throw Error("verify: the store does not match its raw batches.");

@@ -297,6 +297,9 @@ struct DaemonSpec {
   std::optional<uint32_t> max_reports_per_batch;
   int threads = 4;
   std::optional<TlsSpec> tls;
+  /// The store's top-level lines (default: SQLite in the data directory), e.g.
+  /// postgres_store_toml() of postgres_fixture.h.
+  std::string store_toml;
 };
 
 inline std::string toml_string(const std::string& s) {
@@ -312,6 +315,7 @@ inline std::string config_toml(const DaemonSpec& spec, const std::filesystem::pa
   if (spec.max_body_bytes) out << "max_body_bytes = " << *spec.max_body_bytes << "\n";
   if (spec.max_reports_per_batch)
     out << "max_reports_per_batch = " << *spec.max_reports_per_batch << "\n";
+  out << spec.store_toml;  // may open a table: after every top-level key
   for (const TokenSpec& t : spec.tokens) {
     out << "\n[[tokens]]\nname = " << toml_string(t.name) << "\ntoken_sha256 = \""
         << sha256_hex(t.token) << "\"\n";

@@ -1,0 +1,39 @@
+// A task's tally read from wherever it is kept, and the exported tally file: what `residue
+// decode`, `verify` and `export-tally` open, and what each rank of `residue reduce` reads.
+// docs/deployment.md describes the inputs and the file.
+//
+//   TaskTally eu = read_task_tally("/var/lib/residue", "words");           // a SQLite data_dir
+//   TaskTally all = read_task_tally("postgres:host=db1 dbname=residue", "words");  // every shard
+//   write_tally_file("words-eu.tally", eu);                  // read_task_tally reads it back
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "residue/protocols/tally.h"
+#include "store.h"
+
+namespace residue {
+
+/// A task's parameters, counters and committed tally, as one store (or file) holds them.
+struct TaskTally {
+  TaskRecord record;
+  Tally tally;
+};
+
+/// The store `input` names, for reading: a daemon's data directory (SQLite; it must hold
+/// residue.db), "postgres:<libpq connection string>", or a "postgresql://" / "postgres://" URI.
+/// A PostgreSQL store must have exactly this program's schema version. Throws Error naming it.
+std::unique_ptr<Store> open_input_store(const std::string& input);
+
+/// The tally of `task` in `input`: a store as above, or a file written by write_tally_file.
+/// Throws Error naming the input (and the tasks it has, when `task` is not one of them).
+TaskTally read_task_tally(const std::string& input, const std::string& task);
+
+/// Writes `t` as JSON: {"format": "residue.tally.1", "task", "params" (ProtocolParams JSON),
+/// "params_hash" (hex), "batches", "reports", "last_batch", "tally" (base64 of encode_tally,
+/// docs/wire_format.md)}. Throws Error naming the path.
+void write_tally_file(const std::filesystem::path& path, const TaskTally& t);
+
+}  // namespace residue
