@@ -98,6 +98,8 @@ CREATE TABLE residue.batch_bodies(
   id bytea NOT NULL,
   body bytea NOT NULL,
   PRIMARY KEY (received_day, id)) PARTITION BY RANGE (received_day);
+-- Batch bodies are random bits: compressing them only costs time. Partitions inherit this.
+ALTER TABLE residue.batch_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
 
 -- Rewritten by every commit of their shard: room on the page keeps updates HOT.
 CREATE TABLE residue.tally(
@@ -131,11 +133,12 @@ DECLARE
 BEGIN
   IF to_regclass('residue.' || part) IS NOT NULL THEN RETURN; END IF;
   PERFORM pg_advisory_xact_lock(8243121589465736449);
-  IF to_regclass('residue.' || part) IS NOT NULL THEN RETURN; END IF;
-  EXECUTE format('CREATE TABLE residue.%I PARTITION OF residue.batch_bodies '
-                 'FOR VALUES FROM (%s) TO (%s)', part, day, day + 1);
-  -- Batch bodies are random bits: compressing them only costs time.
-  EXECUTE format('ALTER TABLE residue.%I ALTER COLUMN body SET STORAGE EXTERNAL', part);
+  BEGIN
+    EXECUTE format('CREATE TABLE residue.%I PARTITION OF residue.batch_bodies '
+                   'FOR VALUES FROM (%s) TO (%s)', part, day, day + 1);
+  EXCEPTION WHEN duplicate_table OR unique_violation THEN
+    NULL;  -- another program made it while this one waited for the lock
+  END;
 END $$;
 
 -- Sums over the shards, for people and scripts; the program sums the shards itself.

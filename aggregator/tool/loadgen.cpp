@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <latch>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -150,7 +151,9 @@ void run(const LoadgenOptions& o) {
   std::vector<double> latencies;
   std::string failure;
   ProgressBar bar("uploading");
-  const auto upload_start = Clock::now();
+  // Connections are opened before the clock starts: a burst of connects can overflow the
+  // server's listen backlog, and the kernel retries a dropped SYN only after a second.
+  std::latch connected(static_cast<std::ptrdiff_t>(o.concurrency) + 1);
   auto worker = [&](uint32_t w) {
     // One keep-alive connection per daemon, opened when first used; worker w starts at
     // daemon w mod n and moves to the next one when an upload gets no answer or a 503.
@@ -161,6 +164,8 @@ void run(const LoadgenOptions& o) {
       return *clients[d];
     };
     SeededRng coin(o.seed + 1 + w);  // which acknowledged batches are re-sent: not private
+    daemon(at).Get("/healthz");      // no answer: the uploads below retry
+    connected.arrive_and_wait();
     std::vector<double> mine;
     // Uploads `u` until a 200; returns whether the daemon called it a duplicate, or nullopt
     // after recording a failure.
@@ -215,6 +220,8 @@ void run(const LoadgenOptions& o) {
   };
   std::vector<std::thread> threads;
   for (uint32_t t = 0; t < o.concurrency; ++t) threads.emplace_back(worker, t);
+  connected.arrive_and_wait();
+  const auto upload_start = Clock::now();
   for (std::thread& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
   if (!failure.empty()) throw Error("upload failed: " + failure);
