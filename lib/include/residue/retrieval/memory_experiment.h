@@ -1,0 +1,128 @@
+// Building memories: from a simulated population of clients (the evaluation), or from a task's
+// tally (the daemon's store). Each build decodes the reports into count tables (MemoryBuilder,
+// TwoStagePlan), tunes every arm on the tuning split (memory_tuning.h) and returns a Memory.
+//
+// The simulation: n clients each report one position drawn uniformly from the client split's
+// positions, so the true value counts are Multinomial(n, empirical distribution of the values
+// cell * V' + token); n may exceed the number of positions (a population of many users writing
+// like the client text). The non-private arm is those exact counts; the LDP arms decode the
+// tally the same clients' MSS reports would give (sample_tally: no report is encoded, so
+// n = 10^8 takes seconds). Arms:
+//   base, uniform                       controls without data
+//   unigram_ldp                         the same eps and n spent on a context-free unigram
+//   unigram_nonprivate                  the exact unigram of the same reports
+//   nonprivate                          the exact (cell, token) counts
+//   ldp_clip, ldp_project               one joint report per client, clipped / Norm-Sub per cell
+//   ldp_2stage_cells                    a share beta of the clients finds each cell's L
+//                                       candidates (joint report), the others report over
+//                                       C (L + 1) values (memory_two_stage.h)
+//   ldp_2stage_shortlist                the same with one shortlist of L tokens for every
+//                                       cell, found by a stage-one unigram report
+//
+//   Corpus brown = Corpus::load_brown("data/brown");
+//   PublicModel pub = build_public_model(brown, {});
+//   ProtocolCache protocols;
+//   Memory m = simulate_memory(brown, pub, {.split_seed = 1}, {.epsilon = 8, .reports = 1e8},
+//                              protocols);
+//
+// Not thread-safe (the cache); runs FAISS and the tuning workers (set_search_threads()).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "residue/protocols/protocol.h"
+#include "residue/retrieval/corpus.h"
+#include "residue/retrieval/memory.h"
+#include "residue/retrieval/memory_setup.h"
+#include "residue/retrieval/memory_tuning.h"
+#include "residue/retrieval/memory_two_stage.h"
+
+namespace residue {
+
+/// The LDP arm `residue memory query` and the summaries use unless told otherwise.
+inline constexpr std::string_view kDefaultLdpArm = "ldp_2stage_shortlist";
+
+/// Protocols by (name, k, epsilon): MSS's moduli search takes seconds to tens of seconds at
+/// k ~ 10^5, so each is built once and reused.
+class ProtocolCache {
+ public:
+  const Protocol& get(const std::string& name, uint32_t k, double epsilon);
+
+ private:
+  std::map<std::tuple<std::string, uint32_t, double>, Protocol> protocols_;
+};
+
+/// Called at each step of a build with a short label, the steps done and the steps in all.
+using BuildProgress = std::function<void(std::string_view step, int done, int total)>;
+
+struct MemoryBuildOptions {
+  std::string data_dir = "data/brown";  ///< recorded in the memory (where eval reloads it)
+  uint64_t split_seed = 1;
+  PublicOptions public_options;  ///< recorded: the pieces it describes are rebuilt
+  TuningGrid grid = TuningGrid::defaults();
+  unsigned threads = 0;  ///< tuning workers; 0: one per core
+};
+
+/// Where the second stage's candidates come from.
+enum class CandidateSource {
+  /// Each cell's own top L tokens by a stage-one joint (cell, token) estimate over C (V + 1).
+  kCells,
+  /// One shortlist for every cell: the top L tokens of a stage-one unigram estimate over V + 1
+  /// values (a far smaller domain, so a small share of the clients finds it reliably).
+  kShortlist,
+};
+
+std::string_view candidate_source_name(CandidateSource source);
+
+/// One two-stage variant: the share of clients in stage one (beta), the candidates (L), the
+/// post-processing of stage two and where each cell's "other" mass goes.
+struct TwoStageOptions {
+  CandidateSource source = CandidateSource::kShortlist;
+  double share = 0.1;
+  uint32_t candidates = 256;
+  CellPostprocess stage_two = CellPostprocess::kProject;
+  OtherMass other = OtherMass::kStageOne;
+};
+
+struct SimulationOptions {
+  double epsilon = 8;
+  uint64_t reports = 10'000'000;
+  /// Seeds the population draw and every report's noise (with the split seed).
+  uint64_t noise_seed = 1;
+  std::string protocol = "mss";
+  /// The arms ldp_2stage_cells and ldp_2stage_shortlist.
+  TwoStageOptions cells_two_stage{CandidateSource::kCells, 0.2, 64, CellPostprocess::kProject,
+                                  OtherMass::kStageOne};
+  TwoStageOptions shortlist_two_stage{CandidateSource::kShortlist, 0.1, 256,
+                                      CellPostprocess::kProject, OtherMass::kStageOne};
+};
+
+/// Untuned arms (counts only) of a simulated population whose clients' values have the
+/// empirical counts `joint` (cells x tokens positions), and what the simulation chose
+/// (protocol parameters) as JSON. Throws Error on an invalid option (epsilon, reports = 0, a
+/// share outside (0, 1), candidates not below tokens).
+std::vector<MemoryArm> simulate_arms(std::span<const uint64_t> joint, uint32_t cells,
+                                     uint32_t tokens, const SimulationOptions& options,
+                                     uint64_t split_seed, ProtocolCache& protocols,
+                                     nlohmann::json& settings, const BuildProgress& progress = {});
+
+/// Every arm of a simulated population, tuned, as a Memory (source "simulated").
+Memory simulate_memory(const Corpus& corpus, const PublicModel& pub,
+                       const MemoryBuildOptions& options, const SimulationOptions& simulation,
+                       ProtocolCache& protocols, const BuildProgress& progress = {});
+
+/// The memory of a task's tally (source "store"): base, uniform, ldp_clip and ldp_project
+/// (default). There is no non-private arm: nobody has the clients' values. Throws Error unless
+/// the protocol's k is cells x tokens of `pub`.
+Memory memory_from_tally(const Corpus& corpus, const PublicModel& pub,
+                         const MemoryBuildOptions& options, const Protocol& protocol,
+                         const Tally& tally, const std::string& task,
+                         const BuildProgress& progress = {});
+
+}  // namespace residue
