@@ -92,12 +92,20 @@ run() {  # run LABEL CONCURRENCY: loadgen against the daemons in urls
   json=$("$repo/build/residue" loadgen "${args[@]}" --token "$token" --task bench \
     --reports "$reports" --batch "$batch" --concurrency "$concurrency" --json)
   d1=$(cpu_ticks "${daemons[@]}"); p1=$(cpu_ticks $pg_pids)
-  jq -r --arg name "$label" --argjson n "${#urls[@]}" --argjson dcpu "$(((d1 - d0)))" \
-    --argjson pcpu "$(((p1 - p0)))" --argjson hz "$hz" \
+  # Transactions: the daemons' group commits (fresh daemons: their counters are this run's).
+  local commits=0
+  for u in "${urls[@]}"; do
+    commits=$((commits + $(curl -s "$u/metrics" |
+      awk '/^residue_store_commit_duration_seconds_count/ {printf "%d", $2}')))
+  done
+  jq -r --arg name "$label" --argjson n "${#urls[@]}" --argjson dcpu "$((d1 - d0))" \
+    --argjson pcpu "$((p1 - p0))" --argjson hz "$hz" --argjson commits "$commits" \
     '"\($name) x\($n), \(.concurrency) connections: \(.reports_per_second | floor) reports/s, "
      + "p50 \(.latency_ms.p50 * 10 | round / 10) ms, p99 \(.latency_ms.p99 * 10 | round / 10) ms, "
-     + "\(.upload_seconds * 10 | round / 10) s; CPU s: daemons \($dcpu / $hz), postgres \($pcpu / $hz)"
-     + " (duplicates \(.duplicate_batches), retries \(.retries))"' <<<"$json"
+     + "\(.upload_seconds * 10 | round / 10) s; \($commits) commits (\(.batches / $commits * 10 | round / 10) "
+     + "batches each); CPU s: daemons \($dcpu / $hz), postgres \($pcpu / $hz) "
+     + "(\($pcpu / $hz / $commits * 1e4 | round / 10) ms per commit); "
+     + "duplicates \(.duplicate_batches), retries \(.retries)"' <<<"$json"
 }
 
 cd "$work"
