@@ -13,5 +13,6 @@ void add_moduli_command(CLI::App& app);    // moduli.cpp
 void add_store_commands(CLI::App& app);    // store_commands.cpp: decode, verify
 void add_loadgen_command(CLI::App& app);   // loadgen.cpp
 void add_reduce_commands(CLI::App& app);   // reduce.cpp: export-tally, reduce
+void add_memory_command(CLI::App& app);    // memory.cpp: memory build, eval, query
 
 }  // namespace residue

@@ -1,0 +1,461 @@
+// `residue memory build | eval | query`: private retrieval memories (docs/memory.md). build
+// simulates a population of clients reporting (cell, next token) under LDP, or decodes a task
+// from the daemon's store, and writes a memory file; eval scores its arms on the test split;
+// query prints the next-token distribution after a context.
+#include "residue/retrieval/memory.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "commands.h"
+#include "output.h"
+#include "residue/core/error.h"
+#include "residue/retrieval/corpus.h"
+#include "residue/retrieval/memory_decoder.h"
+#include "residue/retrieval/memory_evaluation.h"
+#include "residue/retrieval/memory_experiment.h"
+#include "residue/retrieval/memory_setup.h"
+#include "residue/retrieval/threads.h"
+#include "sqlite_store.h"
+#include "verify.h"
+
+namespace residue {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Corpus load_corpus(const std::string& dir) {
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "sentences.tsv")) {
+    throw Error("--data-dir: no sentences.tsv in \"" + dir +
+                "\" (scripts/fetch-data writes data/brown/sentences.tsv).");
+  }
+  return Corpus::load_brown(dir);
+}
+
+/// A progress bar per step of a build, on stderr when it is a terminal.
+class StepProgress {
+ public:
+  void operator()(std::string_view step, int done, int total) {
+    if (step != label_) {
+      bar_.reset();
+      label_ = std::string(step);
+      bar_ = std::make_unique<ProgressBar>("memory build: " + label_);
+    }
+    bar_->update(static_cast<std::size_t>(done), static_cast<std::size_t>(total));
+  }
+
+ private:
+  std::string label_;
+  std::unique_ptr<ProgressBar> bar_;
+};
+
+std::string format_hyper(const MemoryArm& a) {
+  std::ostringstream s;
+  switch (a.kind) {
+    case ArmKind::kBase:
+      return "-";
+    case ArmKind::kUniform:
+      s << "lambda=" << a.hyper.lambda;
+      break;
+    case ArmKind::kUnigram:
+      s << "alpha=" << format_number(a.hyper.alpha, 2) << " lambda=" << a.hyper.lambda;
+      break;
+    case ArmKind::kCells:
+      s << "K=" << a.hyper.neighbours << " T=" << a.hyper.temperature
+        << " alpha=" << format_number(a.hyper.alpha, 2) << " lambda=" << a.hyper.lambda;
+      break;
+  }
+  return s.str();
+}
+
+// --- build ---------------------------------------------------------------------------------
+
+struct BuildOptions {
+  // Simulated clients.
+  std::optional<double> epsilon;
+  std::optional<uint64_t> n;
+  uint64_t seed = 1;
+  double cells_share = 0.2, shortlist_share = 0.1;
+  uint32_t cells_candidates = 64, shortlist_candidates = 256;
+  std::string other_mass = "stage1";
+  std::string stage_two = "project";
+  // Or a task of the daemon's store.
+  std::string data, task;
+  // Public pieces and the split.
+  uint32_t cells = 16, vocab = 4096, dimension = 64;
+  uint64_t split_seed = 1;
+  std::string data_dir = "data/brown";
+  int threads = 0;
+  std::string out;
+  bool json = false;
+};
+
+nlohmann::json build_summary(const Memory& m, const std::string& out, double seconds) {
+  nlohmann::json arms = nlohmann::json::array();
+  for (const MemoryArm& a : m.arms()) {
+    arms.push_back({{"name", a.name},
+                    {"kind", arm_kind_name(a.kind)},
+                    {"neighbours", a.hyper.neighbours},
+                    {"temperature", a.hyper.temperature},
+                    {"alpha", a.hyper.alpha},
+                    {"lambda", a.hyper.lambda},
+                    {"tuning_perplexity", a.tuning_perplexity}});
+  }
+  return {{"out", out},
+          {"source", m.info().source},
+          {"epsilon", m.info().epsilon},
+          {"reports", m.info().reports},
+          {"cells", m.cells()},
+          {"vocab_words", m.tokens() - 1},
+          {"split_seed", m.info().split_seed},
+          {"default_arm", m.info().default_arm},
+          {"settings", m.info().settings},
+          {"arms", arms},
+          {"seconds", seconds}};
+}
+
+void build(const BuildOptions& o) {
+  const bool from_store = !o.data.empty() || !o.task.empty();
+  if (from_store) {
+    if (o.data.empty() || o.task.empty()) throw Error("give both --data DIR and --task NAME.");
+    if (o.epsilon || o.n) {
+      throw Error("--eps and --n simulate clients; a task from --data has its own.");
+    }
+  } else if (!o.epsilon || !o.n) {
+    throw Error("give --eps E --n N (simulated clients) or --data DIR --task NAME (a store).");
+  }
+  if (o.cells == 0) throw Error("--cells must be at least 1.");
+  if (o.vocab == 0) throw Error("--vocab must be at least 1.");
+  if (o.dimension == 0) throw Error("--dimension must be at least 1.");
+  const Clock::time_point start = Clock::now();
+  set_search_threads(o.threads);
+
+  // Open the store first: a wrong task should fail before seconds of training.
+  std::optional<Task> task;
+  std::optional<Tally> tally;
+  if (from_store) {
+    if (!std::filesystem::is_directory(o.data)) {
+      throw Error("--data: \"" + o.data + "\" is not a directory (the daemon's data_dir).");
+    }
+    const std::unique_ptr<Store> store = open_sqlite_store(o.data);
+    std::string known;
+    for (const TaskRecord& r : store->tasks()) {
+      known += (known.empty() ? "" : ", ") + r.name;
+      if (r.name == o.task) task = task_from_record(r);
+    }
+    if (!task) {
+      throw Error("--task: no task \"" + o.task + "\" in " + o.data +
+                  " (it has: " + (known.empty() ? "none" : known) + ").");
+    }
+    const ProtocolParams& p = task->protocol.params();
+    const uint64_t k = uint64_t{o.cells} * (o.vocab + 1);
+    if (p.protocol != "mss" || p.k != k) {
+      throw Error(
+          "--task: \"" + o.task + "\" is " + p.protocol + " with k = " + std::to_string(p.k) +
+          "; a memory task must be mss with k = cells x (vocab + 1) = " + std::to_string(k) +
+          " (--cells " + std::to_string(o.cells) + " --vocab " + std::to_string(o.vocab) + ").");
+    }
+    tally.emplace(store->tally(o.task));
+  }
+
+  const Corpus corpus = load_corpus(o.data_dir);
+  MemoryBuildOptions options;
+  options.data_dir = o.data_dir;
+  options.split_seed = o.split_seed;
+  options.public_options.vocab_words = o.vocab;
+  options.public_options.cells = o.cells;
+  options.public_options.dimension = o.dimension;
+  options.threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : 0;
+  PublicModel pub = [&] {
+    ProgressBar bar("memory build: public vocabulary, LM, embeddings, codebook");
+    bar.update(0, 1);
+    return build_public_model(corpus, options.public_options);
+  }();
+  const double public_seconds = seconds_since(start);
+
+  StepProgress progress;
+  std::optional<Memory> memory;
+  if (from_store) {
+    memory.emplace(memory_from_tally(corpus, pub, options, task->protocol, *tally, o.task,
+                                     std::ref(progress)));
+  } else {
+    SimulationOptions sim;
+    sim.epsilon = *o.epsilon;
+    sim.reports = *o.n;
+    sim.noise_seed = o.seed;
+    for (TwoStageOptions* t : {&sim.cells_two_stage, &sim.shortlist_two_stage}) {
+      t->other = parse_other_mass(o.other_mass);
+      t->stage_two = parse_cell_postprocess(o.stage_two);
+    }
+    sim.cells_two_stage.share = o.cells_share;
+    sim.cells_two_stage.candidates = o.cells_candidates;
+    sim.shortlist_two_stage.share = o.shortlist_share;
+    sim.shortlist_two_stage.candidates = o.shortlist_candidates;
+    ProtocolCache protocols;
+    memory.emplace(simulate_memory(corpus, pub, options, sim, protocols, std::ref(progress)));
+  }
+  // Record the public build time with the rest.
+  MemoryInfo info = memory->info();
+  info.settings["seconds"]["public"] = public_seconds;
+  info.settings["seconds"]["total"] = seconds_since(start);
+  const Memory built(std::move(info), memory->words(), memory->embeddings(), memory->codebook(),
+                     memory->arms());
+  memory.reset();
+  built.write(o.out);
+  const double seconds = seconds_since(start);
+
+  if (o.json) {
+    std::cout << build_summary(built, o.out, seconds).dump(2) << "\n";
+    return;
+  }
+  const MemoryInfo& i = built.info();
+  std::cout << "memory " << o.out << ": " << i.source << ", eps=" << i.epsilon << " n=" << i.reports
+            << ", C=" << built.cells() << " V=" << built.tokens() - 1 << " d=" << built.dimension()
+            << ", split seed " << i.split_seed << ", built in " << format_number(seconds, 3)
+            << " s\n\n";
+  Table t({"arm", "hyper-parameters (tuning split)", "tuning ppl"});
+  for (const MemoryArm& a : built.arms()) {
+    t.add({a.name, format_hyper(a), format_number(a.tuning_perplexity, 5)});
+  }
+  t.print(std::cout);
+  std::cout << "\ndefault arm: " << i.default_arm
+            << "; test perplexities: residue memory eval --memory " << o.out << "\n";
+}
+
+// --- eval ----------------------------------------------------------------------------------
+
+struct EvalOptions {
+  std::string memory, data_dir;
+  int threads = 0;
+  bool json = false;
+};
+
+void eval(const EvalOptions& o) {
+  set_search_threads(o.threads);
+  const Memory memory = Memory::read(o.memory);
+  const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
+  const Corpus corpus = load_corpus(dir);
+  const Clock::time_point lm_start = Clock::now();
+  const KneserNey lm = memory_base_lm(memory, corpus);
+  const double lm_seconds = seconds_since(lm_start);
+  MemoryEvaluation e;
+  {
+    ProgressBar bar("memory eval: scoring the test split");
+    bar.update(0, 1);
+    e = evaluate_memory(memory, corpus, lm);
+  }
+  const MemoryInfo& i = memory.info();
+  const bool nonprivate = memory.has_arm("nonprivate");
+  const std::string no_nonprivate =
+      "no non-private arm: the memory was built from a store, and nobody holds the clients' "
+      "values";
+  if (o.json) {
+    nlohmann::json out = e.to_json();
+    out["memory"] = o.memory;
+    out["source"] = i.source;
+    out["epsilon"] = i.epsilon;
+    out["reports"] = i.reports;
+    out["cells"] = memory.cells();
+    out["vocab_words"] = memory.tokens() - 1;
+    out["dimension"] = memory.dimension();
+    out["split_seed"] = i.split_seed;
+    out["default_arm"] = i.default_arm;
+    out["settings"] = i.settings;
+    out["timings"]["lm_train_seconds"] = lm_seconds;
+    if (!nonprivate) out["note"] = no_nonprivate;
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << "memory " << o.memory << ": " << i.source << ", eps=" << i.epsilon
+            << " n=" << i.reports << ", C=" << memory.cells() << " V=" << memory.tokens() - 1
+            << ", split seed " << i.split_seed << "; " << e.test_positions << " test positions\n\n";
+  const double base = e.arms.empty() ? 0 : e.arm("base").test.perplexity;
+  Table t({"arm", "hyper-parameters", "tuning ppl", "test ppl", "test ppl w/o unk", "vs base"});
+  for (std::size_t a = 0; a < e.arms.size(); ++a) {
+    const ArmEvaluation& r = e.arms[a];
+    t.add({r.name, format_hyper(memory.arms()[a]), format_number(r.tuning_perplexity, 5),
+           format_number(r.test.perplexity, 5), format_number(r.test.perplexity_known, 5),
+           format_number(100 * (r.test.perplexity / base - 1), 3) + "%"});
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+  if (!nonprivate) std::cout << no_nonprivate << ".\n";
+  if (!e.best_control.empty()) std::cout << "best control: " << e.best_control << "\n";
+  for (const auto& [name, gap] : e.gap_closed) {
+    std::cout << "gap closed by " << name << ": " << format_number(gap, 3) << "\n";
+  }
+  std::cout << "timings: LM " << format_number(lm_seconds, 3) << " s, scoring "
+            << format_number(e.scoring_seconds, 3) << " s, query "
+            << format_number(e.query_microseconds, 3) << " us, batched search "
+            << format_number(e.batched_search_microseconds, 3) << " us/key\n";
+}
+
+// --- query ---------------------------------------------------------------------------------
+
+struct QueryOptions {
+  std::string memory, context, arm, data_dir;
+  std::size_t top = 10;
+  bool json = false;
+};
+
+void query(const QueryOptions& o) {
+  set_search_threads(1);
+  const Memory memory = Memory::read(o.memory);
+  const MemoryArm& arm = memory.arm(o.arm.empty() ? memory.info().default_arm : o.arm);
+  const Vocabulary vocab = memory.vocabulary();
+  std::vector<std::string> words;
+  {
+    std::istringstream in(o.context);
+    for (std::string w; in >> w;) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      words.push_back(w);
+    }
+  }
+  const std::vector<uint32_t> ids = vocab.ids(words);
+  const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
+  const KneserNey lm = memory_base_lm(memory, load_corpus(dir));
+
+  // The context is read as the start of a sentence: <s> w_1 ... w_n, predicting w_{n+1}.
+  std::vector<uint32_t> history = {memory.key_encoder().bos()};
+  history.insert(history.end(), ids.begin(), ids.end());
+  const std::vector<float> key = memory.key_encoder().encode(history);
+  const uint32_t v = ids.empty() ? lm.bos() : ids.back();
+  const uint32_t u = ids.size() < 2 ? lm.bos() : ids[ids.size() - 2];
+  const std::vector<double> p_lm = lm.distribution(u, v);
+  const MemoryDecoder decoder(memory.codebook(), arm, memory.tokens());
+  std::vector<double> p_mem(memory.tokens()), p(memory.tokens());
+  decoder.memory_distribution(key, p_mem);
+  decoder.distribution(key, p_lm, p);
+  const Neighbours nn = decoder.search(key, std::min(memory.cells(), arm.hyper.neighbours));
+
+  std::vector<uint32_t> order(p.size());
+  for (uint32_t t = 0; t < order.size(); ++t) order[t] = t;
+  const std::size_t shown = std::min(o.top, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](uint32_t a, uint32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+  order.resize(shown);
+  if (o.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (uint32_t t : order) {
+      rows.push_back(
+          {{"token", vocab.word(t)}, {"p", p[t]}, {"p_mem", p_mem[t]}, {"p_lm", p_lm[t]}});
+    }
+    nlohmann::json context = nlohmann::json::array();
+    for (uint32_t id : ids) context.push_back(vocab.word(id));
+    std::cout << nlohmann::json{{"arm", arm.name},
+                                {"context", context},
+                                {"cells", nn.cells},
+                                {"distances", nn.distances},
+                                {"lambda", arm.hyper.lambda},
+                                {"top", rows}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "context: <s>";
+  for (uint32_t id : ids) std::cout << ' ' << vocab.word(id);
+  std::cout << "\narm " << arm.name << " (" << format_hyper(arm) << "); nearest cells:";
+  for (std::size_t i = 0; i < nn.cells.size(); ++i) {
+    std::cout << ' ' << nn.cells[i] << " (d=" << format_number(nn.distances[i], 3) << ")";
+  }
+  std::cout << "\n\n";
+  Table t({"rank", "token", "p", "p_mem", "p_LM"});
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const uint32_t tok = order[r];
+    t.add({std::to_string(r + 1), std::string(vocab.word(tok)), format_number(p[tok], 4),
+           format_number(p_mem[tok], 4), format_number(p_lm[tok], 4)});
+  }
+  t.print(std::cout);
+}
+
+}  // namespace
+
+void add_memory_command(CLI::App& app) {
+  CLI::App* memory = app.add_subcommand(
+      "memory", "Private retrieval memories: build from LDP reports, evaluate, query");
+  memory->require_subcommand(1);
+
+  auto b = std::make_shared<BuildOptions>();
+  CLI::App* build_cmd = memory->add_subcommand(
+      "build", "Build a memory file from simulated clients (--eps --n) or a store task");
+  build_cmd->add_option("--eps", b->epsilon, "Simulated clients: epsilon per report");
+  build_cmd->add_option("--n", b->n, "Simulated clients: number of reports (may exceed the text)");
+  build_cmd->add_option("--seed", b->seed, "Simulated clients: seed of the population and noise")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--cells-share", b->cells_share,
+                   "ldp_2stage_cells: share of clients that find each cell's candidates")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--cells-candidates", b->cells_candidates,
+                   "ldp_2stage_cells: candidates per cell (L)")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--shortlist-share", b->shortlist_share,
+                   "ldp_2stage_shortlist: share of clients that find the shortlist")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--shortlist-size", b->shortlist_candidates,
+                   "ldp_2stage_shortlist: shortlist tokens (L)")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--other-mass", b->other_mass,
+                   "Two-stage arms: where a cell's other mass goes: drop | uniform | stage1")
+      ->capture_default_str();
+  build_cmd->add_option("--stage-two", b->stage_two, "Two-stage arms: clip | project")
+      ->capture_default_str();
+  build_cmd->add_option("--data", b->data, "Or: the daemon's data directory (SQLite store)");
+  build_cmd->add_option("--task", b->task, "  with the task (mss, k = cells x (vocab + 1))");
+  build_cmd->add_option("--cells", b->cells, "Codebook cells C")->capture_default_str();
+  build_cmd->add_option("--vocab", b->vocab, "Vocabulary words V (plus the unknown token)")
+      ->capture_default_str();
+  build_cmd->add_option("--dimension", b->dimension, "Key dimension d")->capture_default_str();
+  build_cmd->add_option("--split-seed", b->split_seed, "Seed of the client/tuning/test split")
+      ->capture_default_str();
+  build_cmd->add_option("--data-dir", b->data_dir, "The Brown corpus (sentences.tsv)")
+      ->capture_default_str();
+  build_cmd->add_option("--threads", b->threads, "FAISS and tuning threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  build_cmd->add_option("--out", b->out, "The memory file to write")->required();
+  build_cmd->add_flag("--json", b->json, "One JSON object on stdout");
+  build_cmd->callback([b] { build(*b); });
+
+  auto e = std::make_shared<EvalOptions>();
+  CLI::App* eval_cmd =
+      memory->add_subcommand("eval", "Test perplexity of every arm of a memory file");
+  eval_cmd->add_option("--memory", e->memory, "The memory file")->required();
+  eval_cmd->add_option("--data-dir", e->data_dir,
+                       "The corpus (default: the one it was built from)");
+  eval_cmd->add_option("--threads", e->threads, "FAISS threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_flag("--json", e->json, "One JSON object on stdout");
+  eval_cmd->callback([e] { eval(*e); });
+
+  auto q = std::make_shared<QueryOptions>();
+  CLI::App* query_cmd =
+      memory->add_subcommand("query", "The next-token distribution after a context");
+  query_cmd->add_option("--memory", q->memory, "The memory file")->required();
+  query_cmd->add_option("--context", q->context, "Words that start a sentence")->required();
+  query_cmd->add_option("--top", q->top, "Tokens to show")->capture_default_str();
+  query_cmd->add_option("--arm", q->arm, "The arm (default: the memory's default arm)");
+  query_cmd->add_option("--data-dir", q->data_dir,
+                        "The corpus (default: the one it was built from)");
+  query_cmd->add_flag("--json", q->json, "One JSON object on stdout");
+  query_cmd->callback([q] { query(*q); });
+}
+
+}  // namespace residue
