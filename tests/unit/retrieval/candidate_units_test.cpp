@@ -1,0 +1,90 @@
+#include "residue/retrieval/candidate_units.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "residue/core/error.h"
+#include "residue/lm/vocabulary.h"
+
+namespace residue {
+namespace {
+
+// Words a..e; "z" is outside the vocabulary and becomes <unk>.
+const Vocabulary& vocab() {
+  static const Vocabulary v({"a", "b", "c", "d", "e"});
+  return v;
+}
+
+std::vector<uint32_t> ids(const std::string& text) {
+  std::vector<uint32_t> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find(' ', pos), text.size());
+    out.push_back(vocab().id(text.substr(pos, end - pos)));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::vector<uint32_t>> corpus() {
+  return {ids("a b c"), ids("a b c"), ids("a b z c d"), ids("d e")};
+}
+
+}  // namespace
+
+TEST_CASE("candidate units are the bigrams and trigrams of known words ranked by count",
+          "[candidates]") {
+  const CandidateUnits c = CandidateUnits::extract(corpus(), vocab());
+  // a b: 3, b c: 2, a b c: 2, c d: 1, d e: 1; nothing crosses the <unk> "z" or a sentence end.
+  REQUIRE(c.size() == 5);
+  CHECK(c.text(0, vocab()) == "a b");
+  CHECK(c.public_count(0) == 3);
+  // Ties by word ids, a shorter unit before its extension: "a b c" < "b c", "c d" < "d e".
+  CHECK(c.text(1, vocab()) == "a b c");
+  CHECK(c.text(2, vocab()) == "b c");
+  CHECK(c.public_count(2) == 2);
+  CHECK(c.text(3, vocab()) == "c d");
+  CHECK(c.text(4, vocab()) == "d e");
+  CHECK(c.find(ids("a b c")) == 1u);
+  CHECK(c.find(ids("b z")) == std::nullopt);
+  CHECK(c.find(ids("e d")) == std::nullopt);
+  CHECK(c.find(ids("a")) == std::nullopt);
+}
+
+TEST_CASE("candidate extraction keeps the top M and honours the length range", "[candidates]") {
+  const CandidateUnits top2 = CandidateUnits::extract(corpus(), vocab(), {.max_units = 2});
+  REQUIRE(top2.size() == 2);
+  CHECK(top2.text(1, vocab()) == "a b c");
+  const CandidateUnits bigrams =
+      CandidateUnits::extract(corpus(), vocab(), {.max_units = 10, .max_length = 2});
+  CHECK(bigrams.size() == 4);
+  CHECK(bigrams.find(ids("a b c")) == std::nullopt);
+  const CandidateUnits trigrams =
+      CandidateUnits::extract(corpus(), vocab(), {.max_units = 10, .min_length = 3});
+  REQUIRE(trigrams.size() == 1);
+  CHECK(trigrams.text(0, vocab()) == "a b c");
+  CHECK_THROWS_AS(CandidateUnits::extract(corpus(), vocab(), {.max_length = 4}), Error);
+  CHECK_THROWS_AS(CandidateUnits::extract(corpus(), vocab(), {.max_units = 0}), Error);
+  const std::vector<std::vector<uint32_t>> outside = {{0, 99}};
+  CHECK_THROWS_AS(CandidateUnits::extract(outside, vocab()), Error);
+}
+
+TEST_CASE("occurrence counts include overlapping units", "[candidates]") {
+  const CandidateUnits c = CandidateUnits::extract(corpus(), vocab());
+  const std::vector<std::vector<uint32_t>> text = {ids("a b c d"), ids("z a b")};
+  const std::vector<uint64_t> occ = c.count_occurrences(text);
+  // a b twice, a b c once, b c once, c d once, d e never.
+  CHECK(occ == std::vector<uint64_t>{2, 1, 1, 1, 0});
+}
+
+TEST_CASE("a candidate list read back checks its units", "[candidates]") {
+  CHECK_NOTHROW(CandidateUnits({{1, 2}, {1, 2, 3}}, {5, 4}));
+  CHECK_THROWS_AS(CandidateUnits({{1, 2}, {1, 2}}, {5, 4}), Error);  // repeated
+  CHECK_THROWS_AS(CandidateUnits({{1}}, {5}), Error);                // too short
+  CHECK_THROWS_AS(CandidateUnits({{1, 2, 3, 4}}, {5}), Error);       // too long
+  CHECK_THROWS_AS(CandidateUnits({{1, 2}}, {5, 4}), Error);          // sizes differ
+  CHECK_THROWS_AS(CandidateUnits({{1, CandidateUnits::kMaxWordId + 1}}, {5}), Error);
+}
+
+}  // namespace residue
