@@ -177,6 +177,15 @@ TEST_CASE("the postgres store fails commits while the server is down and recover
   REQUIRE(outcome == CommitOutcome::kAccepted);
   CHECK(store->tally("words") == tally_of(task, {&b1, &b2}));
   CHECK(store->tasks().at(0).reports == 100);
+
+  // A restart while the store is idle: its connection is dead, but the commit failed before
+  // COMMIT was sent, so the store retries it on a fresh connection instead of failing.
+  pg.stop(PostgresServer::Stop::kFast);
+  pg.start();
+  const PendingBatch b3 = make_batch(task, 10, rng);
+  CHECK(store->commit(std::vector<PendingBatch>{b3, b1}) ==
+        std::vector<CommitOutcome>{CommitOutcome::kAccepted, CommitOutcome::kDuplicate});
+  CHECK(store->tally("words") == tally_of(task, {&b1, &b2, &b3}));
 }
 
 /// Several residued against one PostgreSQL server, each with its own shard and directory. Their
