@@ -14,5 +14,6 @@ void add_store_commands(CLI::App& app);    // store_commands.cpp: decode, verify
 void add_loadgen_command(CLI::App& app);   // loadgen.cpp
 void add_reduce_commands(CLI::App& app);   // reduce.cpp: export-tally, reduce
 void add_memory_command(CLI::App& app);    // memory.cpp: memory build, eval, query
+void add_vocab_command(CLI::App& app);     // vocab.cpp: vocab build, update, search, tokenize, ...
 
 }  // namespace residue

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   residue::add_loadgen_command(app);
   residue::add_reduce_commands(app);
   residue::add_memory_command(app);
+  residue::add_vocab_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,6 +1,7 @@
 #include "residue/retrieval/candidate_units.h"
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "residue/core/error.h"
@@ -46,6 +47,16 @@ CandidateUnits CandidateUnits::extract(std::span<const std::vector<uint32_t>> se
     throw Error("candidates: the vocabulary has " + std::to_string(unknown) + " words; at most " +
                 std::to_string(kMaxWordId + 1) + " are supported.");
   }
+  // Tokens that may be part of a unit: every known word, or only those with a letter or digit.
+  std::vector<bool> allowed(unknown, true);
+  if (options.words_only) {
+    for (uint32_t w = 0; w < unknown; ++w) {
+      const std::string_view word = vocab.word(w);
+      allowed[w] = std::any_of(word.begin(), word.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch));
+      });
+    }
+  }
   std::unordered_map<uint64_t, uint64_t> counts;
   for (std::size_t s = 0; s < sentences.size(); ++s) {
     const std::vector<uint32_t>& sentence = sentences[s];
@@ -59,7 +70,7 @@ CandidateUnits CandidateUnits::extract(std::span<const std::vector<uint32_t>> se
       uint64_t k = 0;
       for (std::size_t len = 1; len <= options.max_length && i + len <= sentence.size(); ++len) {
         const uint32_t w = sentence[i + len - 1];
-        if (w >= unknown) break;
+        if (w >= unknown || !allowed[w]) break;
         k = (k << 21) | (uint64_t{w} + 1);
         if (len >= options.min_length) ++counts[k << (21 * (kMaxUnitWords - len))];
       }

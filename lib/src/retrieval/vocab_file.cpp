@@ -43,7 +43,8 @@ nlohmann::json params_json(const VocabParams& p) {
           {"candidates",
            {{"max_units", p.candidates.max_units},
             {"min_length", p.candidates.min_length},
-            {"max_length", p.candidates.max_length}}},
+            {"max_length", p.candidates.max_length},
+            {"words_only", p.candidates.words_only}}},
           {"split_seed", p.split_seed},
           {"embedding",
            {{"public_units", e.public_units},
@@ -72,7 +73,8 @@ VocabParams params_from(const nlohmann::json& j) {
   const nlohmann::json& c = j.at("candidates");
   p.candidates = {.max_units = c.at("max_units").get<std::size_t>(),
                   .min_length = c.at("min_length").get<std::size_t>(),
-                  .max_length = c.at("max_length").get<std::size_t>()};
+                  .max_length = c.at("max_length").get<std::size_t>(),
+                  .words_only = c.at("words_only").get<bool>()};
   p.split_seed = j.at("split_seed").get<uint64_t>();
   const nlohmann::json& e = j.at("embedding");
   p.embedding.public_units = e.at("public_units").get<std::size_t>();

@@ -10,9 +10,9 @@
 namespace residue {
 namespace {
 
-// Words a..e; "z" is outside the vocabulary and becomes <unk>.
+// Words a..e and a comma; "z" is outside the vocabulary and becomes <unk>.
 const Vocabulary& vocab() {
-  static const Vocabulary v({"a", "b", "c", "d", "e"});
+  static const Vocabulary v({"a", "b", "c", "d", "e", ","});
   return v;
 }
 
@@ -68,6 +68,17 @@ TEST_CASE("candidate extraction keeps the top M and honours the length range", "
   CHECK_THROWS_AS(CandidateUnits::extract(corpus(), vocab(), {.max_units = 0}), Error);
   const std::vector<std::vector<uint32_t>> outside = {{0, 99}};
   CHECK_THROWS_AS(CandidateUnits::extract(outside, vocab()), Error);
+}
+
+TEST_CASE("punctuation splits candidate units unless asked otherwise", "[candidates]") {
+  const std::vector<std::vector<uint32_t>> text = {ids("a , b"), ids("a , b c")};
+  const CandidateUnits words = CandidateUnits::extract(text, vocab());
+  REQUIRE(words.size() == 1);
+  CHECK(words.text(0, vocab()) == "b c");
+  const CandidateUnits all = CandidateUnits::extract(text, vocab(), {.words_only = false});
+  CHECK(all.size() == 5);  // a ,  , b  a , b  b c  , b c
+  CHECK(all.text(0, vocab()) == "a ,");
+  CHECK(all.public_count(0) == 2);
 }
 
 TEST_CASE("occurrence counts include overlapping units", "[candidates]") {

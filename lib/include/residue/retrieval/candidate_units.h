@@ -2,10 +2,12 @@
 // domain of the MSS task clients report units into (unit id = rank = the reported value).
 //
 // Extraction counts every word bigram and trigram inside the sentences of a public corpus whose
-// words are all in the vocabulary (a unit holding <unk> would stand for arbitrary words) and
-// keeps the `max_units` most frequent, ranked by count (ties: by word ids, so the list is
-// reproducible); unit id = rank. Everything here is public: clients and the aggregator rebuild
-// the same list from the same corpus, or ship it as a dictionary file.
+// words are all in the vocabulary (a unit holding <unk> would stand for arbitrary words) and,
+// by default, are words rather than punctuation (", and" or "; ;" are no units; the
+// dynamic-tokenization paper does not merge punctuation either), and keeps the `max_units` most
+// frequent, ranked by count (ties: by word ids, so the list is reproducible); unit id = rank.
+// Everything here is public: clients and the aggregator rebuild the same list from the same corpus,
+// or ship it as a dictionary file.
 //
 //   CandidateUnits c = CandidateUnits::extract(sentence_ids(brown.general(), vocab), vocab);
 //   std::optional<uint32_t> id = c.find(words);               // "new york" -> its rank
@@ -32,6 +34,8 @@ struct CandidateOptions {
   /// Unit lengths in words, within [2, 3] (kMaxUnitWords).
   std::size_t min_length = 2;
   std::size_t max_length = 3;
+  /// Only tokens holding a letter or digit may be part of a unit: punctuation splits units.
+  bool words_only = true;
 };
 
 class CandidateUnits {
