@@ -87,8 +87,9 @@ struct BuildOptions {
   std::optional<double> epsilon;
   std::optional<uint64_t> n;
   uint64_t seed = 1;
-  double cells_share = 0.2, shortlist_share = 0.1;
-  uint32_t cells_candidates = 64, shortlist_candidates = 256;
+  double cells_share = 0.2, shortlist_share = 0.3;
+  uint32_t cells_candidates = 64, shortlist_candidates = 0;
+  double shortlist_significance = 0.5;
   std::string other_mass = "stage1";
   std::string stage_two = "project";
   // Or a task of the daemon's store.
@@ -203,6 +204,7 @@ void build(const BuildOptions& o) {
     sim.cells_two_stage.candidates = o.cells_candidates;
     sim.shortlist_two_stage.share = o.shortlist_share;
     sim.shortlist_two_stage.candidates = o.shortlist_candidates;
+    sim.shortlist_two_stage.significance = o.shortlist_significance;
     ProtocolCache protocols;
     memory.emplace(simulate_memory(corpus, pub, options, sim, protocols, std::ref(progress)));
   }
@@ -408,7 +410,12 @@ void add_memory_command(CLI::App& app) {
       ->capture_default_str();
   build_cmd
       ->add_option("--shortlist-size", b->shortlist_candidates,
-                   "ldp_2stage_shortlist: shortlist tokens (L)")
+                   "ldp_2stage_shortlist: shortlist tokens (L); 0: adaptive")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--shortlist-significance", b->shortlist_significance,
+                   "ldp_2stage_shortlist, adaptive: keep tokens whose expected count per cell "
+                   "exceeds this many noise standard deviations")
       ->capture_default_str();
   build_cmd
       ->add_option("--other-mass", b->other_mass,

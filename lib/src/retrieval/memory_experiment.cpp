@@ -77,13 +77,30 @@ MemoryArm two_stage_arm(std::string name, std::span<const uint64_t> counts, uint
       for (std::size_t v = 0; v < stage1_estimate.size(); ++v) stage1_estimate[v] = u[v % tokens];
     }
   }
-  const TwoStagePlan plan =
-      TwoStagePlan::from_estimate(stage1_estimate, cells, tokens, o.candidates);
+  uint32_t candidates = o.candidates;
+  if (candidates == 0) {
+    // Decided before stage two: from stage one and the expected number of stage-two clients.
+    const std::string proxy = sim.protocol == "mss" ? "ss" : sim.protocol;
+    const double clients = static_cast<double>(sim.reports) * (1 - o.share);
+    const auto count_sd = [&](uint32_t k) {
+      ProtocolParams params;
+      params.protocol = proxy;
+      params.k = k;
+      params.epsilon = sim.epsilon;
+      const Protocol p = make_protocol(complete_params(params));
+      const std::vector<double> uniform(k, 1.0 / k);
+      return clients * std::sqrt(p.estimator().mean_variance(
+                           uniform, static_cast<uint64_t>(std::max(clients, 1.0))));
+    };
+    candidates = adaptive_shortlist_size(std::span(stage1_estimate).first(tokens), cells, clients,
+                                         o.significance, count_sd, 8, tokens - 1);
+  }
+  const TwoStagePlan plan = TwoStagePlan::from_estimate(stage1_estimate, cells, tokens, candidates);
   const std::vector<uint64_t> stage2_counts = plan.map_counts(stage2);
   uint64_t stage2_reports = 0, other = 0;
   for (std::size_t v = 0; v < stage2_counts.size(); ++v) {
     stage2_reports += stage2_counts[v];
-    if (v % (o.candidates + 1) == o.candidates) other += stage2_counts[v];
+    if (v % (candidates + 1) == candidates) other += stage2_counts[v];
   }
   const Protocol& stage2_protocol = protocols.get(sim.protocol, plan.domain(), sim.epsilon);
   SeededRng stage2_noise(seed, stream + 2);
@@ -95,7 +112,9 @@ MemoryArm two_stage_arm(std::string name, std::span<const uint64_t> counts, uint
       {"stage_one_share", o.share},
       {"stage_one_reports", stage1_reports},
       {"stage_one_params", to_json(stage1_params)},
-      {"candidates", o.candidates},
+      {"candidates", candidates},
+      {"candidates_rule", o.candidates == 0 ? "adaptive" : "fixed"},
+      {"significance", o.significance},
       {"stage_two_params", to_json(stage2_protocol.params())},
       {"stage_two_postprocess", o.stage_two == CellPostprocess::kClip ? "clip" : "project"},
       {"other_mass", other_mass_name(o.other)},
@@ -106,7 +125,7 @@ MemoryArm two_stage_arm(std::string name, std::span<const uint64_t> counts, uint
   std::ostringstream description;
   description << "cell memory, two stages: " << o.share << " of clients find "
               << (o.source == CandidateSource::kCells ? "each cell's " : "a shortlist of ")
-              << o.candidates << " candidates, the rest report over C(L+1)";
+              << candidates << " candidates, the rest report over C(L+1)";
   return make_arm(std::move(name), ArmKind::kCells, description.str(),
                   plan.assemble(stage2_estimate, o.stage_two, o.other, stage1_estimate));
 }
@@ -185,9 +204,13 @@ std::vector<MemoryArm> simulate_arms(std::span<const uint64_t> joint, uint32_t c
       throw Error("memory: a stage-one share must be in (0, 1), but is " +
                   std::to_string(t->share) + ".");
     }
-    if (t->candidates == 0 || t->candidates >= tokens) {
-      throw Error("memory: candidates must be in [1, " + std::to_string(tokens) + "), but is " +
-                  std::to_string(t->candidates) + ".");
+    if (t->candidates >= tokens || (t->candidates == 0 && t->source == CandidateSource::kCells)) {
+      throw Error("memory: candidates must be in [1, " + std::to_string(tokens) + ")" +
+                  (t->source == CandidateSource::kShortlist ? " or 0 (adaptive)" : "") +
+                  ", but is " + std::to_string(t->candidates) + ".");
+    }
+    if (!(t->significance > 0)) {
+      throw Error("memory: the shortlist significance must be positive.");
     }
   }
   uint64_t positions = 0;

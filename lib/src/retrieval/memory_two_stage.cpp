@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <string>
 
@@ -27,6 +28,32 @@ std::string_view other_mass_name(OtherMass other) {
       return "stage1";
   }
   return "?";
+}
+
+uint32_t adaptive_shortlist_size(std::span<const double> unigram, uint32_t cells, double reports,
+                                 double z, const std::function<double(uint32_t)>& count_sd,
+                                 uint32_t min_size, uint32_t max_size) {
+  if (unigram.empty()) throw Error("two_stage: the stage-one unigram estimate is empty.");
+  if (min_size > max_size || cells == 0) {
+    throw Error("two_stage: the shortlist size bounds are [" + std::to_string(min_size) + ", " +
+                std::to_string(max_size) + "] with " + std::to_string(cells) + " cells.");
+  }
+  std::vector<double> p(unigram.begin(), unigram.end());
+  double total = 0;
+  for (double& x : p) total += (x = std::max(x, 0.0));
+  if (!(total > 0)) return min_size;
+  for (double& x : p) x /= total;
+  std::sort(p.begin(), p.end(), std::greater<>());
+  uint32_t size = std::clamp<uint32_t>(static_cast<uint32_t>(p.size() / 8), min_size, max_size);
+  for (int round = 0; round < 8; ++round) {
+    const double line = z * count_sd(cells * (size + 1)) * cells / reports;
+    const auto above = static_cast<uint32_t>(
+        std::upper_bound(p.begin(), p.end(), line, std::greater<>()) - p.begin());
+    const uint32_t next = std::clamp(above, min_size, max_size);
+    if (next == size) break;
+    size = next;
+  }
+  return size;
 }
 
 TwoStagePlan TwoStagePlan::from_estimate(std::span<const double> stage1, uint32_t cells,

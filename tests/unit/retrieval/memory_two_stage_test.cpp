@@ -56,6 +56,23 @@ TEST_CASE("two-stage plan assembles the memory table", "[two_stage]") {
                     Catch::Contains("needs 10 stage-one estimates"));
 }
 
+TEST_CASE("adaptive shortlist keeps the tokens above the stage-two noise", "[two_stage]") {
+  // p = (.5, .3, .1, .05, .05) after clipping; 2 cells, 1000 stage-two reports: token t stays
+  // when 1000 p_t / 2 > z sd.
+  const std::vector<double> unigram = {50, 30, 10, 5, 5, -3};
+  const auto flat = [](uint32_t) { return 40.0; };  // line: p >= 40 * 2 / 1000 = 0.08
+  CHECK(adaptive_shortlist_size(unigram, 2, 1000, 1, flat, 1, 5) == 3);
+  CHECK(adaptive_shortlist_size(unigram, 2, 1000, 0.5, flat, 1, 5) == 5);
+  CHECK(adaptive_shortlist_size(unigram, 2, 1000, 100, flat, 2, 5) == 2);  // the lower bound
+  // Noise growing with the domain 2 (L + 1): L = 1 gives sd 16 (5 tokens, clamped to 4); L = 4
+  // gives sd 40 (3 tokens); L = 3 gives sd 32, line 0.064: 3 tokens, a fixed point.
+  const auto growing = [](uint32_t k) { return 4.0 * k; };
+  CHECK(adaptive_shortlist_size(unigram, 2, 1000, 1, growing, 1, 4) == 3);
+  CHECK(adaptive_shortlist_size(std::vector<double>{-1, 0}, 2, 1000, 1, flat, 1, 5) == 1);
+  CHECK_THROWS_WITH(adaptive_shortlist_size(unigram, 2, 1000, 1, flat, 6, 5),
+                    Catch::Contains("bounds are [6, 5]"));
+}
+
 TEST_CASE("two-stage plan refuses bad candidates", "[two_stage]") {
   CHECK_THROWS_WITH(TwoStagePlan(1, 5, 2, {1, 1}), Catch::Contains("lists token 1 twice"));
   CHECK_THROWS_WITH(TwoStagePlan(1, 5, 2, {1, 5}), Catch::Contains("token 5, outside"));

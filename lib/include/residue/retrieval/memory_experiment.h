@@ -84,8 +84,12 @@ std::string_view candidate_source_name(CandidateSource source);
 /// post-processing of stage two and where each cell's "other" mass goes.
 struct TwoStageOptions {
   CandidateSource source = CandidateSource::kShortlist;
-  double share = 0.1;
-  uint32_t candidates = 256;
+  double share = 0.3;
+  /// L. 0 (shortlist only): chosen from the stage-one estimate by adaptive_shortlist_size
+  /// with z = `significance`, the stage-two noise taken from Subset Selection's closed-form
+  /// variance (MSS's is within its moduli's inflation bound, 15%, of it).
+  uint32_t candidates = 0;
+  double significance = 0.5;
   CellPostprocess stage_two = CellPostprocess::kProject;
   OtherMass other = OtherMass::kStageOne;
 };
@@ -97,10 +101,10 @@ struct SimulationOptions {
   uint64_t noise_seed = 1;
   std::string protocol = "mss";
   /// The arms ldp_2stage_cells and ldp_2stage_shortlist.
-  TwoStageOptions cells_two_stage{CandidateSource::kCells, 0.2, 64, CellPostprocess::kProject,
+  TwoStageOptions cells_two_stage{CandidateSource::kCells, 0.2, 64, 1, CellPostprocess::kProject,
                                   OtherMass::kStageOne};
-  TwoStageOptions shortlist_two_stage{CandidateSource::kShortlist, 0.1, 256,
-                                      CellPostprocess::kProject, OtherMass::kStageOne};
+  TwoStageOptions shortlist_two_stage{
+      CandidateSource::kShortlist, 0.3, 0, 0.5, CellPostprocess::kProject, OtherMass::kStageOne};
 };
 
 /// Untuned arms (counts only) of a simulated population whose clients' values have the

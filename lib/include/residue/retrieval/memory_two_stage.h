@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,18 @@ enum class OtherMass {
 /// "drop", "uniform" or "stage1"; throws Error naming the bad value.
 OtherMass parse_other_mass(std::string_view name);
 std::string_view other_mass_name(OtherMass other);
+
+/// The size L of a shortlist shared by every cell, chosen from stage one before stage two
+/// starts: the number of tokens whose expected stage-two count in an average cell,
+/// reports * p_t / cells, exceeds `z` times the stage-two noise, count_sd(cells * (L + 1)) (the
+/// standard deviation of one estimated count over that domain). p_t is the stage-one unigram
+/// estimate (any scale), negatives clipped, normalized. A token below that line would add more
+/// noise to its cells than signal. L depends on the noise and the noise (weakly) on L, so this
+/// iterates to a fixed point (at most 8 rounds), clamped to [min_size, max_size]. Throws Error
+/// if the estimate is empty or min_size > max_size.
+uint32_t adaptive_shortlist_size(std::span<const double> unigram, uint32_t cells, double reports,
+                                 double z, const std::function<double(uint32_t)>& count_sd,
+                                 uint32_t min_size, uint32_t max_size);
 
 class TwoStagePlan {
  public:
