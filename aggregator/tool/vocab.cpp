@@ -2,15 +2,18 @@
 // (docs/vocab.md). build picks candidate units from the public corpus, learns how to embed
 // them, and admits those whose private estimates are significant (simulated clients, or a task
 // of the daemon's store); update runs a later round on an existing file; search and tokenize
-// use the admitted units; candidates writes the task's dictionary; bench measures the index.
+// use the admitted units; candidates writes the task's dictionary; eval sweeps eps, n, z and U
+// for precision/recall against the true top units; bench measures the index.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <sstream>
 
@@ -630,6 +633,159 @@ void write_candidates(const CandidatesOptions& o) {
   }
 }
 
+// --- eval ------------------------------------------------------------------------------------
+
+/// The precision/recall sweep of docs/results.md: every (eps, n) is one simulated round, and
+/// every (z, U) an admission over its estimates. Admission for a smaller U is a prefix of the
+/// walk for the largest, and standard errors do not depend on z, so each (eps, n) estimates
+/// once and computes each standard error once. No embeddings are needed for these numbers.
+struct EvalOptions {
+  std::vector<double> epsilons = {1, 2, 4, 8};
+  std::vector<uint64_t> ns = {1'000'000, 10'000'000};
+  std::vector<std::size_t> max_units = {100, 1000};
+  std::vector<double> zs = {0, 3};
+  uint64_t seed = 1;
+  std::size_t candidates = 50'000;
+  uint32_t vocab_words = 4096;
+  uint64_t split_seed = 1;
+  std::string data_dir = "data/brown";
+  bool json = false;
+};
+
+void eval(const EvalOptions& o) {
+  const std::size_t largest_u = *std::max_element(o.max_units.begin(), o.max_units.end());
+  for (double z : o.zs) (void)admission_z({.z = z, .max_units = largest_u}, o.candidates);
+  const Clock::time_point start = Clock::now();
+  std::unique_ptr<ProgressBar> bar;
+  phase(bar, "loading the corpus and counting candidate units");
+  const Corpus corpus = load_corpus(o.data_dir);
+  const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
+  const CandidateUnits candidates = CandidateUnits::extract(sentence_ids(corpus.general(), vocab),
+                                                            vocab, {.max_units = o.candidates});
+  const DomainSplit split = corpus.split_domain(o.split_seed);
+  const std::vector<uint64_t> occurrences =
+      candidates.count_occurrences(sentence_ids(split.client, vocab));
+  const std::vector<std::vector<uint32_t>> test = sentence_ids(split.test, vocab);
+  auto reduction_of = [&](std::span<const uint32_t> units) {
+    std::vector<VocabUnit> v;
+    for (uint32_t u : units) {
+      const std::span<const uint32_t> w = candidates.words(u);
+      v.push_back({.id = u, .words = {w.begin(), w.end()}});
+    }
+    return measure_length_reduction(Tokenizer(std::move(v)), test).reduction();
+  };
+  std::map<std::size_t, double> true_reduction;
+  std::map<std::size_t, std::vector<uint32_t>> truth;
+  for (std::size_t u : o.max_units) {
+    truth[u] = true_top(occurrences, u);
+    true_reduction[u] = reduction_of(truth[u]);
+    std::sort(truth[u].begin(), truth[u].end());
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  Table t({"eps", "n", "z", "U", "admitted", "tested", "precision", "recall", "never occur",
+           "test length -%", "true top-U -%"});
+  for (double eps : o.epsilons) {
+    phase(bar, "choosing MSS moduli for eps = " + format_number(eps, 3));
+    const Protocol mss = make_protocol(complete_params(
+        {.protocol = "mss", .k = static_cast<uint32_t>(candidates.size()), .epsilon = eps}));
+    for (uint64_t n : o.ns) {
+      phase(bar, "eps = " + format_number(eps, 3) + ", n = " + std::to_string(n) +
+                     ": simulating and estimating");
+      SeededRng rng(o.seed);
+      const SimulatedReports reports = simulate_unit_reports(mss, occurrences, n, rng);
+      const Estimate estimate = mss.estimator().estimate(reports.tally);
+      if (!estimate.solver_converged) {
+        throw Error("eps = " + format_number(eps, 3) + ", n = " + std::to_string(n) +
+                    ": the estimator did not converge.");
+      }
+      std::map<uint32_t, double> known;  // standard errors computed so far
+      const StderrFunction compute = protocol_standard_errors(mss, reports.tally, estimate);
+      for (double z : o.zs) {
+        bar = std::make_unique<ProgressBar>("vocab eval: eps = " + format_number(eps, 3) +
+                                            ", n = " + std::to_string(n) +
+                                            ", z = " + format_number(z, 3) + ": testing units");
+        // Standard errors through the builder's Protocol path, memoized across z.
+        StderrFunction stderr_of = [&](std::span<const uint32_t> units) {
+          std::vector<uint32_t> missing;
+          for (uint32_t u : units) {
+            if (!known.count(u)) missing.push_back(u);
+          }
+          if (!missing.empty()) {
+            const std::vector<double> se = compute(missing);
+            for (std::size_t i = 0; i < missing.size(); ++i) known[missing[i]] = se[i];
+          }
+          std::vector<double> out;
+          for (uint32_t u : units) out.push_back(known.at(u));
+          return out;
+        };
+        const Admission a =
+            admit_units(estimate.frequencies, stderr_of, {.z = z, .max_units = largest_u},
+                        [&](std::size_t done, std::size_t total) { bar->update(done, total); });
+        for (std::size_t u : o.max_units) {
+          std::vector<uint32_t> admitted;
+          for (std::size_t i = 0; i < a.admitted.size() && i < u; ++i) {
+            admitted.push_back(a.admitted[i].unit);
+          }
+          std::size_t hits = 0, absent = 0;
+          for (uint32_t x : admitted) {
+            hits += std::binary_search(truth[u].begin(), truth[u].end(), x) ? 1 : 0;
+            absent += occurrences[x] == 0 ? 1 : 0;
+          }
+          const double precision =
+              admitted.empty() ? 0
+                               : static_cast<double>(hits) / static_cast<double>(admitted.size());
+          const double recall =
+              truth[u].empty() ? 0
+                               : static_cast<double>(hits) / static_cast<double>(truth[u].size());
+          const double reduction = reduction_of(admitted);
+          rows.push_back({{"epsilon", eps},
+                          {"n", n},
+                          {"z", a.z},
+                          {"z_option", z},
+                          {"max_units", u},
+                          {"admitted", admitted.size()},
+                          {"tested", a.tested},
+                          {"hits", hits},
+                          {"precision", precision},
+                          {"recall", recall},
+                          {"absent", absent},
+                          {"test_length_reduction", reduction},
+                          {"true_top_u_length_reduction", true_reduction[u]}});
+          t.add({format_number(eps, 3), std::to_string(n),
+                 (z == 0 ? "Bonf. " : "") + format_number(a.z, 3), std::to_string(u),
+                 std::to_string(admitted.size()), std::to_string(a.tested),
+                 format_number(precision, 3), format_number(recall, 3), std::to_string(absent),
+                 format_number(100 * reduction, 3), format_number(100 * true_reduction[u], 3)});
+        }
+      }
+    }
+  }
+  bar.reset();
+  const double seconds = seconds_since(start);
+  if (o.json) {
+    std::cout << nlohmann::json{{"candidates", candidates.size()},
+                                {"vocab_words", o.vocab_words},
+                                {"split_seed", o.split_seed},
+                                {"seed", o.seed},
+                                {"client_occurrences",
+                                 std::accumulate(occurrences.begin(), occurrences.end(),
+                                                 uint64_t{0})},
+                                {"test_words", measure_length_reduction(Tokenizer({}), test).words},
+                                {"rows", rows},
+                                {"seconds", seconds}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "units admitted against the true top U of the clients' text (" << candidates.size()
+            << " candidates, "
+            << std::accumulate(occurrences.begin(), occurrences.end(), uint64_t{0})
+            << " occurrences in the client split; seed " << o.seed << ", split seed "
+            << o.split_seed << "), and the held-out test text's length reduction\n\n";
+  t.print(std::cout);
+  std::cout << "\n" << format_number(seconds, 3) << " s\n";
+}
+
 // --- bench -----------------------------------------------------------------------------------
 
 struct BenchOptions {
@@ -744,6 +900,32 @@ void add_vocab_command(CLI::App& app) {
   candidates_cmd->add_option("--out", c->out, "The dictionary file to write")->required();
   candidates_cmd->add_flag("--json", c->json, "One JSON object on stdout");
   candidates_cmd->callback([c] { write_candidates(*c); });
+
+  auto ev = std::make_shared<EvalOptions>();
+  CLI::App* eval_cmd = vocab->add_subcommand(
+      "eval", "Precision/recall of the admitted units against the true top U, over a grid");
+  eval_cmd->add_option("--eps", ev->epsilons, "Privacy budgets")
+      ->capture_default_str()
+      ->delimiter(',');
+  eval_cmd->add_option("--n", ev->ns, "Client counts")->capture_default_str()->delimiter(',');
+  eval_cmd->add_option("--max-units", ev->max_units, "Values of U")
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  eval_cmd->add_option("--z", ev->zs, "Values of z (0: Bonferroni)")
+      ->capture_default_str()
+      ->delimiter(',');
+  eval_cmd->add_option("--seed", ev->seed, "Seed of the simulated clients")->capture_default_str();
+  eval_cmd->add_option("--candidates", ev->candidates, "M")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  eval_cmd->add_option("--vocab-words", ev->vocab_words, "V")->capture_default_str();
+  eval_cmd->add_option("--split-seed", ev->split_seed, "Seed of the domain split")
+      ->capture_default_str();
+  eval_cmd->add_option("--data-dir", ev->data_dir, "Directory of the Brown sentences.tsv")
+      ->capture_default_str();
+  eval_cmd->add_flag("--json", ev->json, "One JSON object on stdout");
+  eval_cmd->callback([ev] { eval(*ev); });
 
   auto be = std::make_shared<BenchOptions>();
   CLI::App* bench_cmd = vocab->add_subcommand(

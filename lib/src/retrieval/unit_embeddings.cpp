@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "residue/core/error.h"
@@ -14,6 +15,13 @@
 
 namespace residue {
 namespace {
+
+// A double as %g would print it (std::to_string gives "-1.000000").
+std::string shortest(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 
 void normalize(Eigen::VectorXd& v) {
   const double norm = v.norm();
@@ -82,7 +90,10 @@ std::pair<UnitMap, MapFit> fit_length(uint32_t length, const Eigen::MatrixXd& x,
     const Eigen::MatrixXd w = fit_affine_map(take_rows(x, fit_rows), take_rows(y, fit_rows), ridge);
     const double c = mean_cosine(take_rows(x, val_rows), take_rows(y, val_rows),
                                  [&](const Eigen::VectorXd& v) { return apply(w, v); });
-    if (c > best) best = c, fit.ridge = ridge;
+    if (c > best) {
+      best = c;
+      fit.ridge = ridge;
+    }
   }
   const Eigen::MatrixXd xt = take_rows(x, train_rows), yt = take_rows(y, train_rows);
   const Eigen::MatrixXd xh = take_rows(x, held_rows), yh = take_rows(y, held_rows);
@@ -106,7 +117,7 @@ Eigen::MatrixXd fit_affine_map(const Eigen::MatrixXd& x, const Eigen::MatrixXd& 
                 std::to_string(y.rows()) + "; they must be equal and positive.");
   }
   if (!(ridge >= 0)) {
-    throw Error("fit_affine_map: ridge must be >= 0, but is " + std::to_string(ridge) + ".");
+    throw Error("fit_affine_map: ridge must be >= 0, but is " + shortest(ridge) + ".");
   }
   const Eigen::Index n = x.rows(), p = x.cols();
   // [x 1; sqrt(ridge n) I 0] W = [y; 0]: ridge regression as one least-squares system.
@@ -128,7 +139,7 @@ UnitEmbedder UnitEmbedder::train(std::span<const std::vector<uint32_t>> sentence
                                  const EmbedderProgress& progress) {
   if (!(options.held_out > 0 && options.held_out < 1)) {
     throw Error("unit embeddings: held_out must be in (0, 1), but is " +
-                std::to_string(options.held_out) + ".");
+                shortest(options.held_out) + ".");
   }
   if (options.ridges.empty()) throw Error("unit embeddings: no ridge penalty to try.");
   for (double r : options.ridges) {

@@ -4,12 +4,21 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "residue/core/error.h"
 
 namespace residue {
 namespace {
+
+// A double as %g would print it (std::to_string gives "-1.000000").
+std::string shortest(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 
 // Standard errors are asked for in blocks: large enough to keep every core busy, small enough
 // not to compute many past the point where the walk stops.
@@ -32,7 +41,7 @@ std::vector<uint32_t> sorted_units(std::span<const UnitEstimate> estimates) {
 double bonferroni_z(std::size_t k, double alpha) {
   if (k == 0) throw Error("bonferroni_z: k must be at least 1, but is 0.");
   if (!(alpha > 0 && alpha < 1)) {
-    throw Error("bonferroni_z: alpha must be in (0, 1), but is " + std::to_string(alpha) + ".");
+    throw Error("bonferroni_z: alpha must be in (0, 1), but is " + shortest(alpha) + ".");
   }
   const double tail = alpha / static_cast<double>(k);
   // The upper tail falls monotonically in z: bisect to double precision.
@@ -47,10 +56,38 @@ double bonferroni_z(std::size_t k, double alpha) {
 double admission_z(const AdmissionOptions& options, std::size_t k) {
   if (options.max_units == 0) throw Error("admission: max_units (U) must be at least 1, but is 0.");
   if (!(options.z >= 0) || !std::isfinite(options.z)) {
-    throw Error("admission: z must be >= 0 (0: Bonferroni), but is " + std::to_string(options.z) +
-                ".");
+    throw Error("admission: z must be >= 0 (0: Bonferroni), but is " + shortest(options.z) + ".");
   }
   return options.z > 0 ? options.z : bonferroni_z(k, options.alpha);
+}
+
+StderrFunction protocol_standard_errors(const Protocol& protocol, const Tally& tally,
+                                        const Estimate& estimate) {
+  return [&protocol, &tally, &estimate](std::span<const uint32_t> units) {
+    // One thread per core, each taking a contiguous part of the units.
+    const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<double> se(units.size());
+    const std::size_t per = (units.size() + threads - 1) / threads;
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(threads);
+    for (std::size_t t = 0; t < threads && t * per < units.size(); ++t) {
+      pool.emplace_back([&, t] {
+        try {
+          const std::size_t begin = t * per, end = std::min(units.size(), begin + per);
+          const std::vector<double> part =
+              protocol.standard_errors(tally, estimate, units.subspan(begin, end - begin));
+          std::copy(part.begin(), part.end(), se.begin() + static_cast<std::ptrdiff_t>(begin));
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    }
+    for (std::thread& th : pool) th.join();
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+    return se;
+  };
 }
 
 Admission admit_units(std::span<const double> frequencies, const StderrFunction& stderr_of,
@@ -141,32 +178,7 @@ const RoundLog& VocabBuilder::add_round(const Protocol& protocol, const Tally& t
                 std::to_string(estimate.solver_iterations) +
                 " iterations without converging; the estimates are not trustworthy.");
   }
-  // One thread per core, each taking a contiguous part of the block (the estimator is const
-  // and thread-safe).
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  StderrFunction stderr_of = [&](std::span<const uint32_t> units) {
-    std::vector<double> se(units.size());
-    const std::size_t per = (units.size() + threads - 1) / threads;
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> errors(threads);
-    for (std::size_t t = 0; t < threads && t * per < units.size(); ++t) {
-      pool.emplace_back([&, t] {
-        try {
-          const std::size_t begin = t * per, end = std::min(units.size(), begin + per);
-          const std::vector<double> part =
-              protocol.standard_errors(tally, estimate, units.subspan(begin, end - begin));
-          std::copy(part.begin(), part.end(), se.begin() + static_cast<std::ptrdiff_t>(begin));
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
-    }
-    for (std::thread& th : pool) th.join();
-    for (const std::exception_ptr& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-    return se;
-  };
+  const StderrFunction stderr_of = protocol_standard_errors(protocol, tally, estimate);
   source.reports = tally.total_reports();
   return add_round(estimate.frequencies, stderr_of, options, std::move(source), progress);
 }

@@ -69,6 +69,11 @@ using StderrFunction = std::function<std::vector<double>(std::span<const uint32_
 /// Called as the walk admits units: (admitted so far, options.max_units).
 using AdmissionProgress = std::function<void(std::size_t admitted, std::size_t max_units)>;
 
+/// Standard errors from protocol.standard_errors(tally, estimate, units), the units split over
+/// all cores (the estimator is thread-safe). The three references must outlive the function.
+StderrFunction protocol_standard_errors(const Protocol& protocol, const Tally& tally,
+                                        const Estimate& estimate);
+
 struct Admission {
   std::vector<UnitEstimate> admitted;  ///< decreasing frequency (ties: smaller unit first)
   std::size_t tested = 0;              ///< units whose standard error was computed
