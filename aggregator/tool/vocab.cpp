@@ -790,7 +790,7 @@ void eval(const EvalOptions& o) {
 
 struct BenchOptions {
   IndexBenchOptions index;
-  std::string metric = "l2";
+  std::string metric = "ip";  // what a vocabulary file's index uses
   bool no_hnsw = false, no_ivf = false, json = false;
 };
 

@@ -3,8 +3,8 @@
 //
 // The population is every occurrence of a candidate in the client split
 // (CandidateUnits::count_occurrences). A client holds one occurrence drawn from it with
-// replacement, so n may exceed the number of occurrences (Brown's client split holds ~56,000;
-// n = 10^7 clients is ~180 draws per occurrence): the true counts are
+// replacement, so n may exceed the number of occurrences (Brown's client split holds 44,721;
+// n = 10^7 clients is ~220 draws per occurrence): the true counts are
 // Multinomial(n, occurrences / total), and the tally is sample_tally() of them (exact counter
 // marginals, O(k l) for any n). Simulation only: a SeededRng, never a device's Csprng.
 //

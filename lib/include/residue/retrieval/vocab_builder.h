@@ -9,8 +9,8 @@
 // on its own estimates.
 //
 // z defaults to a Bonferroni bound over the k candidates, Phi^-1(1 - alpha / k) (4.75 for
-// k = 50,000, alpha = 0.05): with z = 3, about k x 0.00135 = 67 units with no occurrence at all
-// would pass by noise alone, and did (docs/vocab.md).
+// k = 50,000, alpha = 0.05): with z = 3, about 0.00135 x 36,000 = 49 of the Brown candidates
+// that never occur in the clients' text would pass by noise alone, and did (docs/vocab.md).
 //
 // Standard errors cost one conjugate-gradient solve per unit for MSS (~40 ms at k = 50,000), so
 // they are computed down the ranking only: the walk stops at the first non-positive estimate
