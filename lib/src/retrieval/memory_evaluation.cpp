@@ -74,6 +74,10 @@ nlohmann::json MemoryEvaluation::to_json() const {
       best_control.empty() ? nlohmann::json(nullptr) : nlohmann::json(best_control);
   out["gap_closed"] = gap_closed;
   out["test_positions"] = test_positions;
+  if (!arms.empty() && test_positions > 0) {
+    out["unknown_share"] = 1 - static_cast<double>(arms.front().test.known_positions) /
+                                   static_cast<double>(test_positions);
+  }
   out["timings"] = {{"scoring_seconds", scoring_seconds},
                     {"query_microseconds", query_microseconds},
                     {"batched_search_microseconds_per_key", batched_search_microseconds}};
