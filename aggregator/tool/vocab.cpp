@@ -53,14 +53,22 @@ void phase(std::unique_ptr<ProgressBar>& bar, const std::string& label) {
   bar->update(0, 1);
 }
 
-/// Lower-cased words of `text` (the corpus is lower-cased), split at white space.
+/// Lower-cased words of `text` (the corpus is lower-cased), split at white space, with
+/// punctuation as tokens of its own as in the corpus ("world," -> "world" ",").
 std::vector<std::string> words_of(const std::string& text) {
-  std::vector<std::string> words;
-  std::istringstream in(text);
-  for (std::string w; in >> w;) {
-    for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    words.push_back(w);
+  std::string spaced;
+  for (char c : text) {
+    if (std::string_view(".,;:!?()\"").find(c) != std::string_view::npos) {
+      spaced += ' ';
+      spaced += c;
+      spaced += ' ';
+    } else {
+      spaced += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
   }
+  std::vector<std::string> words;
+  std::istringstream in(spaced);
+  for (std::string w; in >> w;) words.push_back(w);
   return words;
 }
 
