@@ -419,7 +419,10 @@ ParseResult<Memory> Memory::parse(std::span<const uint8_t> bytes) {
   const uint64_t embeddings_at = codebook_at + std::min(codebook_bytes, uint64_t{1} << 40);
   uint64_t tables_at = embeddings_at + std::min(embeddings_bytes, uint64_t{1} << 40);
   uint64_t end = tables_at;
-  for (uint32_t r : rows) end += uint64_t{r} * tokens * sizeof(double);
+  for (uint32_t r : rows) {
+    end += uint64_t{r} * tokens * sizeof(double);  // each term < 2^45: no overflow before the
+    if (end > bytes.size()) break;                 // sum passes the file size
+  }
   const uint64_t expected = end + kChecksumBytes;
   if (bytes.size() < expected) {
     return fail("truncated: the header implies " + std::to_string(expected) +
