@@ -6,11 +6,13 @@
 # its own shard; `residue loadgen` encodes MSS reports (k = 1024, eps = 2) and spreads its
 # connections over the daemons. Everything runs on this one machine: daemons, database and load
 # generator share its cores, so the CPU seconds each used are printed beside the rates.
-# Run from the repository root after a build:
+# Run from the repository root after a build (RESIDUE_BUILD_DIR=... for another build tree):
 #   bench/pg_ingest_bench.sh [reports per run, default 1000000] [batch, default 1000]
 set -euo pipefail
+trap 'echo "pg_ingest_bench: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+build=$(cd "${RESIDUE_BUILD_DIR:-build}" && pwd)
 reports=${1:-1000000}
 batch=${2:-1000}
 bindir=$(pg_config --bindir)
@@ -70,9 +72,15 @@ TOML
 
 urls=()
 start_daemon() {  # start_daemon CONFIG: appends its pid to daemons and its URL to urls
-  "$repo/build/residued" --config "$1" > "$1.out" 2> "$1.err" &
+  rm -f "$1.out" "$1.err"  # a file of an earlier run must not answer the wait below
+  "$build/residued" --config "$1" > "$1.out" 2> "$1.err" &
   daemons+=($!)
   for _ in $(seq 300); do grep -q "listening on" "$1.out" 2>/dev/null && break; sleep 0.1; done
+  if ! grep -q "listening on" "$1.out"; then
+    echo "pg_ingest_bench: residued --config $1 did not start:" >&2
+    cat "$1.err" >&2
+    exit 1
+  fi
   urls+=("$(grep -o 'http://[0-9.]*:[0-9]*' "$1.out")")
 }
 
@@ -89,7 +97,7 @@ run() {  # run LABEL CONCURRENCY: loadgen against the daemons in urls
   local pg_pids="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
   local d0 p0 d1 p1 json
   d0=$(cpu_ticks "${daemons[@]}"); p0=$(cpu_ticks $pg_pids)
-  json=$("$repo/build/residue" loadgen "${args[@]}" --token "$token" --task bench \
+  json=$("$build/residue" loadgen "${args[@]}" --token "$token" --task bench \
     --reports "$reports" --batch "$batch" --concurrency "$concurrency" --json)
   d1=$(cpu_ticks "${daemons[@]}"); p1=$(cpu_ticks $pg_pids)
   # Transactions: the daemons' group commits (fresh daemons: their counters are this run's).

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "estimates.h"
 #include "residue/core/error.h"
@@ -111,9 +112,14 @@ uint16_t Server::bind() {
 
 void Server::run() {
   http_->listen_after_bind();
+  finished_ = true;
 }
 
 void Server::stop() {
+  // httplib's stop() does nothing until its listen loop runs: a SIGTERM that came right after
+  // bind() was lost, and the daemon never stopped. Wait for the loop to start (or to end).
+  while (!http_->is_running() && !finished_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   http_->stop();
 }
 

@@ -40,7 +40,7 @@ class Server {
   uint16_t bind();
   /// Serves until stop(); then finishes in-flight requests and their commits.
   void run();
-  /// Safe from any thread, once.
+  /// Safe from any thread, once; also before run() has started listening (it then waits).
   void stop();
 
  private:
@@ -54,6 +54,7 @@ class Server {
   Access access_;
   std::unique_ptr<CommitQueue> commits_;
   std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> finished_{false};  // run() has returned
 };
 
 }  // namespace residue
