@@ -339,15 +339,17 @@ void print_reductions(const Reductions& r, std::size_t admitted, std::size_t max
   std::cout << "held-out test text: " << r.admitted.words << " words -> " << r.admitted.tokens
             << " tokens with the " << admitted
             << " admitted units: " << format_number(100 * r.admitted.reduction(), 3) << "% shorter";
+  std::vector<std::string> truth;
   if (r.true_same) {
-    std::cout << " (true top " << admitted << ": "
-              << format_number(100 * r.true_same->reduction(), 3) << "%";
+    truth.push_back("true top " + std::to_string(admitted) + ": " +
+                    format_number(100 * r.true_same->reduction(), 3) + "%");
   }
-  if (r.true_u) {
-    std::cout << ", true top " << max_units << ": " << format_number(100 * r.true_u->reduction(), 3)
-              << "%)";
-  } else if (r.true_same) {
-    std::cout << ")";
+  if (r.true_u && max_units != admitted) {
+    truth.push_back("true top " + std::to_string(max_units) + ": " +
+                    format_number(100 * r.true_u->reduction(), 3) + "%");
+  }
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    std::cout << (i == 0 ? " (" : ", ") << truth[i] << (i + 1 == truth.size() ? ")" : "");
   }
   std::cout << "\n";
 }
