@@ -185,7 +185,10 @@ const Protocol& ProtocolCache::get(const std::string& name, uint32_t k, double e
   params.protocol = name;
   params.k = k;
   params.epsilon = epsilon;
-  return protocols_.emplace(key, make_protocol(complete_params(params))).first->second;
+  const Clock::time_point start = Clock::now();
+  const Protocol& p = protocols_.emplace(key, make_protocol(complete_params(params))).first->second;
+  seconds_ += seconds_since(start);
+  return p;
 }
 
 std::vector<MemoryArm> simulate_arms(std::span<const uint64_t> joint, uint32_t cells,
@@ -284,6 +287,7 @@ Memory simulate_memory(const Corpus& corpus, const PublicModel& pub,
                        ProtocolCache& protocols, const BuildProgress& progress) {
   check_public(pub, options);
   const Clock::time_point start = Clock::now();
+  const double protocol_seconds_before = protocols.seconds();
   const DomainSplit split = corpus.split_domain(options.split_seed);
   const Positions client = positions_of(split.client, pub.vocab, pub.encoder, pub.codebook);
   const std::vector<uint64_t> joint = joint_counts(client, pub.codebook.cells(), pub.vocab.size());
@@ -298,10 +302,12 @@ Memory simulate_memory(const Corpus& corpus, const PublicModel& pub,
   id_params.protocol = simulation.protocol;
   info.protocol_id = protocol_id(id_params);
   const double simulate_seconds = seconds_since(start);
+  const double protocol_seconds = protocols.seconds() - protocol_seconds_before;
   if (progress) progress("tuning", 6, 7);
   const Clock::time_point tuning_start = Clock::now();
   tune_all(arms, pub, options, split);
   info.settings["seconds"] = {{"simulate", simulate_seconds},
+                              {"protocol_parameters", protocol_seconds},
                               {"tune", seconds_since(tuning_start)}};
   info.default_arm = std::string(kDefaultLdpArm);
   if (progress) progress("done", 7, 7);

@@ -53,9 +53,12 @@ inline constexpr std::string_view kDefaultLdpArm = "ldp_2stage_shortlist";
 class ProtocolCache {
  public:
   const Protocol& get(const std::string& name, uint32_t k, double epsilon);
+  /// Seconds spent building protocols (mostly MSS's moduli search), for the build's timings.
+  double seconds() const { return seconds_; }
 
  private:
   std::map<std::tuple<std::string, uint32_t, double>, Protocol> protocols_;
+  double seconds_ = 0;
 };
 
 /// Called at each step of a build with a short label, the steps done and the steps in all.
