@@ -78,8 +78,7 @@ class Fd {
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
 [[noreturn]] void throw_io(const Path& path, const std::string& what, int err) {
-  throw Error("queue " + path.string() + ": " + what + ": " +
-              std::generic_category().message(err));
+  throw Error("queue " + path.string() + ": " + what + ": " + std::generic_category().message(err));
 }
 
 [[noreturn]] void throw_record(const Path& path, std::size_t offset, uint64_t sequence,
@@ -135,8 +134,8 @@ void seal(const Path& path, const QueueKey& key, uint64_t sequence, uint8_t type
 
 // The plaintext of `sealed` (nonce || ciphertext || tag) at `sequence`, or nothing when it
 // fails authentication.
-std::optional<std::vector<uint8_t>> unseal(const Path& path, const QueueKey& key,
-                                           uint64_t sequence, std::span<const uint8_t> sealed) {
+std::optional<std::vector<uint8_t>> unseal(const Path& path, const QueueKey& key, uint64_t sequence,
+                                           std::span<const uint8_t> sealed) {
   const std::span<const uint8_t> nonce = sealed.first(kNonceBytes);
   const std::span<const uint8_t> ciphertext =
       sealed.subspan(kNonceBytes, sealed.size() - kNonceBytes - kTagBytes);
@@ -206,8 +205,8 @@ std::vector<uint8_t> read_all(int fd, const Path& path) {
   std::vector<uint8_t> bytes(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
-                              static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_io(path, "read failed at byte " + std::to_string(done), errno);
     if (n == 0) break;  // shrunk meanwhile: parse what is there
@@ -293,7 +292,8 @@ void apply(const Path& path, std::size_t offset, uint64_t sequence,
       return std::equal(b.id.begin(), b.id.end(), payload.begin());
     });
     // acknowledge() writes ACKs only for batches in the outbox.
-    if (it == outbox.end()) throw_record(path, offset, sequence, "ACK of a batch not in the outbox");
+    if (it == outbox.end())
+      throw_record(path, offset, sequence, "ACK of a batch not in the outbox");
     outbox.erase(it);
   } else {
     throw_record(path, offset, sequence, "unknown record type " + std::to_string(type));
@@ -321,8 +321,9 @@ ReportQueue::ReportQueue(std::filesystem::path path, const QueueKey& key)
       const uint64_t length = get_le(&log[pos], kLengthBytes);
       const uint64_t check = get_le(&log[pos + kLengthBytes], kLengthBytes);
       if ((length ^ check) != 0xffffffffu) {
-        throw_record(path_, pos, records_, "corrupt header (length " + std::to_string(length) +
-                                               ", check " + std::to_string(check) + ")");
+        throw_record(path_, pos, records_,
+                     "corrupt header (length " + std::to_string(length) + ", check " +
+                         std::to_string(check) + ")");
       }
       if (length > kMaxRecordLength || length < kMinRecordLength) {
         throw_record(path_, pos, records_,
@@ -342,8 +343,7 @@ ReportQueue::ReportQueue(std::filesystem::path path, const QueueKey& key)
     }
     if (pos < log.size() &&
         (::ftruncate(fd.get(), static_cast<off_t>(pos)) != 0 || ::fsync(fd.get()) != 0)) {
-      throw_io(path_, "cutting the torn record at byte " + std::to_string(pos) + " failed",
-               errno);
+      throw_io(path_, "cutting the torn record at byte " + std::to_string(pos) + " failed", errno);
     }
     // The ACK that emptied the outbox was written, but the compaction after it was not.
     const bool compact = outbox_.empty() && records_ > waiting_.size();
@@ -442,6 +442,8 @@ std::size_t ReportQueue::batched_reports() const {
   return n;
 }
 
-std::uintmax_t ReportQueue::file_size() const { return std::filesystem::file_size(path_); }
+std::uintmax_t ReportQueue::file_size() const {
+  return std::filesystem::file_size(path_);
+}
 
 }  // namespace residue

@@ -135,10 +135,9 @@ inline std::filesystem::path queue_path(const std::filesystem::path& state_dir,
 /// under; that prefix is checked against `params` when given, and removed.
 /// ReportQueue shows only batched reports, so this batches a copy of the file: the Client's
 /// own queue is left as it was.
-inline std::vector<std::vector<uint8_t>> queued_reports(const std::filesystem::path& state_dir,
-                                                        const std::string& task,
-                                                        const std::optional<QueueKey>& key = {},
-                                                        const std::optional<ProtocolParams>& params = {}) {
+inline std::vector<std::vector<uint8_t>> queued_reports(
+    const std::filesystem::path& state_dir, const std::string& task,
+    const std::optional<QueueKey>& key = {}, const std::optional<ProtocolParams>& params = {}) {
   QueueKey k{};
   if (key) {
     k = *key;

@@ -40,7 +40,9 @@ std::string protocol_id(const ProtocolParams& params) {
   return "residue." + std::string(info.name) + "." + std::to_string(info.version);
 }
 
-std::string canonical_json(const ProtocolParams& params) { return to_json(params).dump(); }
+std::string canonical_json(const ProtocolParams& params) {
+  return to_json(params).dump();
+}
 
 std::array<uint8_t, 16> params_hash(const ProtocolParams& params) {
   const std::string json = canonical_json(params);

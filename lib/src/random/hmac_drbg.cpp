@@ -37,8 +37,8 @@ class HmacSha256 {
       throw_openssl("EVP_MAC_CTX_new");
     }
     char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_END};
     if (EVP_MAC_CTX_set_params(ctx_, params) != 1) {
       EVP_MAC_CTX_free(ctx_);
       EVP_MAC_free(mac_);

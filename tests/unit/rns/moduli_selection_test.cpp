@@ -27,7 +27,8 @@ TEST_CASE("predicted inflation reproduces the measured table at k=1024, eps=1", 
         Row{first_primes_from(521, 20), 1.13}, Row{first_primes_from(521, 30), 1.06},
         Row{first_primes_from(503, 10), 1.36}}) {
     const ModuliCandidate c = evaluate_moduli(1024, 1.0, row.moduli);
-    INFO("l=" << row.moduli.size() << " first=" << row.moduli.front() << " got " << c.main_term_inflation);
+    INFO("l=" << row.moduli.size() << " first=" << row.moduli.front() << " got "
+              << c.main_term_inflation);
     CHECK(c.inflation_exact);
     CHECK(c.main_term_inflation == Approx(row.inflation).epsilon(0.02));
   }

@@ -202,12 +202,11 @@ TEST_CASE("a single position takes ceil(log2 m) bits and nothing else", "[wire]"
 TEST_CASE("a subset of any size is a bare bitmap", "[wire]") {
   const SubsetCodec codec(70, 0);
   REQUIRE(codec.max_bits() == 70);
-  for (const std::vector<uint32_t>& items :
-       {std::vector<uint32_t>{}, {0}, {3, 64, 69}, [] {
-          std::vector<uint32_t> all(70);
-          for (uint32_t i = 0; i < 70; ++i) all[i] = i;
-          return all;
-        }()}) {
+  for (const std::vector<uint32_t>& items : {std::vector<uint32_t>{}, {0}, {3, 64, 69}, [] {
+                                               std::vector<uint32_t> all(70);
+                                               for (uint32_t i = 0; i < 70; ++i) all[i] = i;
+                                               return all;
+                                             }()}) {
     BitWriter w;
     codec.write(items, w);
     REQUIRE(w.bit_length() == 70);
