@@ -24,7 +24,7 @@
 #include "residue/retrieval/memory_experiment.h"
 #include "residue/retrieval/memory_setup.h"
 #include "residue/retrieval/threads.h"
-#include "sqlite_store.h"
+#include "tally_inputs.h"
 #include "verify.h"
 
 namespace residue {
@@ -147,19 +147,8 @@ void build(const BuildOptions& o) {
   std::optional<Task> task;
   std::optional<Tally> tally;
   if (from_store) {
-    if (!std::filesystem::is_directory(o.data)) {
-      throw Error("--data: \"" + o.data + "\" is not a directory (the daemon's data_dir).");
-    }
-    const std::unique_ptr<Store> store = open_sqlite_store(o.data);
-    std::string known;
-    for (const TaskRecord& r : store->tasks()) {
-      known += (known.empty() ? "" : ", ") + r.name;
-      if (r.name == o.task) task = task_from_record(r);
-    }
-    if (!task) {
-      throw Error("--task: no task \"" + o.task + "\" in " + o.data +
-                  " (it has: " + (known.empty() ? "none" : known) + ").");
-    }
+    TaskTally stored = read_task_tally(o.data, o.task);
+    task = task_from_record(stored.record);
     const ProtocolParams& p = task->protocol.params();
     const uint64_t k = uint64_t{o.cells} * (o.vocab + 1);
     if (p.protocol != "mss" || p.k != k) {
@@ -168,7 +157,7 @@ void build(const BuildOptions& o) {
           "; a memory task must be mss with k = cells x (vocab + 1) = " + std::to_string(k) +
           " (--cells " + std::to_string(o.cells) + " --vocab " + std::to_string(o.vocab) + ").");
     }
-    tally.emplace(store->tally(o.task));
+    tally.emplace(std::move(stored.tally));
   }
 
   const Corpus corpus = load_corpus(o.data_dir);
@@ -423,7 +412,9 @@ void add_memory_command(CLI::App& app) {
       ->capture_default_str();
   build_cmd->add_option("--stage-two", b->stage_two, "Two-stage arms: clip | project")
       ->capture_default_str();
-  build_cmd->add_option("--data", b->data, "Or: the daemon's data directory (SQLite store)");
+  build_cmd->add_option("--data", b->data,
+                        "Or: a store holding the task: the daemon's data directory, "
+                        "postgres:<conninfo>, or an exported tally file");
   build_cmd->add_option("--task", b->task, "  with the task (mss, k = cells x (vocab + 1))");
   build_cmd->add_option("--cells", b->cells, "Codebook cells C")->capture_default_str();
   build_cmd->add_option("--vocab", b->vocab, "Vocabulary words V (plus the unknown token)")

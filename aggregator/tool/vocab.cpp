@@ -27,7 +27,7 @@
 #include "residue/retrieval/threads.h"
 #include "residue/retrieval/unit_reports.h"
 #include "residue/retrieval/vocab_file.h"
-#include "sqlite_store.h"
+#include "tally_inputs.h"
 #include "verify.h"
 
 namespace residue {
@@ -87,7 +87,9 @@ struct SourceOptions {
         ->check(CLI::PositiveNumber);
     cmd.add_option("--seed", seed, "Simulated clients: seed of their draws and reports")
         ->capture_default_str();
-    cmd.add_option("--data", data, "Or: the daemon's data directory holding the task");
+    cmd.add_option("--data", data,
+                   "Or: a store holding the task: the daemon's data directory, "
+                   "postgres:<conninfo>, or an exported tally file");
     cmd.add_option("--task", task, "Or: the task (mss with k = the number of candidates)");
   }
   bool from_store() const { return !data.empty() || !task.empty(); }
@@ -110,29 +112,18 @@ struct StoreRound {
 };
 
 StoreRound read_store_round(const SourceOptions& s, std::size_t candidates) {
-  if (!std::filesystem::is_directory(s.data)) {
-    throw Error("--data: \"" + s.data + "\" is not a directory (the daemon's data_dir).");
-  }
-  const std::unique_ptr<Store> store = open_sqlite_store(s.data);
-  std::optional<Task> task;
-  std::string known;
-  for (const TaskRecord& r : store->tasks()) {
-    known += (known.empty() ? "" : ", ") + r.name;
-    if (r.name == s.task) task = task_from_record(r);
-  }
-  if (!task) {
-    throw Error("--task: no task \"" + s.task + "\" in " + s.data +
-                " (it has: " + (known.empty() ? "none" : known) + ").");
-  }
-  const ProtocolParams& p = task->protocol.params();
+  TaskTally stored = read_task_tally(s.data, s.task);
+  const Task task = task_from_record(stored.record);
+  const ProtocolParams& p = task.protocol.params();
   if (p.protocol != "mss" || p.k != candidates) {
     throw Error("--task: \"" + s.task + "\" is " + p.protocol + " with k = " + std::to_string(p.k) +
                 "; a vocabulary task must be mss with k = " + std::to_string(candidates) +
                 " (the candidate units; `residue vocab candidates` writes its dictionary).");
   }
-  Tally tally = store->tally(s.task);
-  if (tally.total_reports() == 0) throw Error("--task: \"" + s.task + "\" has no reports yet.");
-  return {task->protocol, std::move(tally)};
+  if (stored.tally.total_reports() == 0) {
+    throw Error("--task: \"" + s.task + "\" has no reports yet.");
+  }
+  return {task.protocol, std::move(stored.tally)};
 }
 
 /// Precision and recall of the admitted units against the true top U by the clients' exact
