@@ -15,6 +15,7 @@
 #include "data.h"
 #include "output.h"
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/csprng.h"
 #include "residue/random/seeded_rng.h"
@@ -22,12 +23,6 @@
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 struct Pair {
   Protocol mss;

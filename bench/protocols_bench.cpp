@@ -22,18 +22,13 @@
 #include "data.h"
 #include "output.h"
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
 #include "simulation.h"
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 void paper(bool smoke) {
   std::cout << "## The MSS paper's setting (Zipf(1.1), n = 10,000)\n\n";

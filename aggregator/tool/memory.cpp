@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "output.h"
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/retrieval/corpus.h"
 #include "residue/retrieval/memory_decoder.h"
 #include "residue/retrieval/memory_evaluation.h"
@@ -29,20 +30,6 @@
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-Corpus load_corpus(const std::string& dir) {
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "sentences.tsv")) {
-    throw Error("--data-dir: no sentences.tsv in \"" + dir +
-                "\" (scripts/fetch-data writes data/brown/sentences.tsv).");
-  }
-  return Corpus::load_brown(dir);
-}
 
 /// A progress bar per step of a build, on stderr when it is a terminal.
 class StepProgress {
@@ -160,7 +147,7 @@ void build(const BuildOptions& o) {
     tally.emplace(std::move(stored.tally));
   }
 
-  const Corpus corpus = load_corpus(o.data_dir);
+  const Corpus corpus = Corpus::load_brown(o.data_dir);
   MemoryBuildOptions options;
   options.data_dir = o.data_dir;
   options.split_seed = o.split_seed;
@@ -237,7 +224,7 @@ void eval(const EvalOptions& o) {
   set_search_threads(o.threads);
   const Memory memory = Memory::read(o.memory);
   const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
-  const Corpus corpus = load_corpus(dir);
+  const Corpus corpus = Corpus::load_brown(dir);
   const Clock::time_point lm_start = Clock::now();
   const KneserNey lm = memory_base_lm(memory, corpus);
   const double lm_seconds = seconds_since(lm_start);
@@ -306,17 +293,9 @@ void query(const QueryOptions& o) {
   const Memory memory = Memory::read(o.memory);
   const MemoryArm& arm = memory.arm(o.arm.empty() ? memory.info().default_arm : o.arm);
   const Vocabulary vocab = memory.vocabulary();
-  std::vector<std::string> words;
-  {
-    std::istringstream in(o.context);
-    for (std::string w; in >> w;) {
-      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      words.push_back(w);
-    }
-  }
-  const std::vector<uint32_t> ids = vocab.ids(words);
+  const std::vector<uint32_t> ids = vocab.ids(text_tokens(o.context));
   const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
-  const KneserNey lm = memory_base_lm(memory, load_corpus(dir));
+  const KneserNey lm = memory_base_lm(memory, Corpus::load_brown(dir));
 
   // The context is read as the start of a sentence: <s> w_1 ... w_n, predicting w_{n+1}.
   std::vector<uint32_t> history = {memory.key_encoder().bos()};

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "output.h"
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
 #include "residue/retrieval/corpus.h"
@@ -33,43 +34,10 @@
 namespace residue {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-Corpus load_corpus(const std::string& dir) {
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "sentences.tsv")) {
-    throw Error("--data-dir: no sentences.tsv in \"" + dir +
-                "\" (scripts/fetch-data writes data/brown/sentences.tsv).");
-  }
-  return Corpus::load_brown(dir);
-}
-
 /// A bar for one phase of work that has no finer progress to show.
 void phase(std::unique_ptr<ProgressBar>& bar, const std::string& label) {
   bar = std::make_unique<ProgressBar>("vocab: " + label);
   bar->update(0, 1);
-}
-
-/// Lower-cased words of `text` (the corpus is lower-cased), split at white space, with
-/// punctuation as tokens of its own as in the corpus ("world," -> "world" ",").
-std::vector<std::string> words_of(const std::string& text) {
-  std::string spaced;
-  for (char c : text) {
-    if (std::string_view(".,;:!?()\"").find(c) != std::string_view::npos) {
-      spaced += ' ';
-      spaced += c;
-      spaced += ' ';
-    } else {
-      spaced += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  std::vector<std::string> words;
-  std::istringstream in(spaced);
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
 }
 
 // --- where a round's estimates come from -----------------------------------------------------
@@ -367,7 +335,7 @@ void build(const BuildOptions& o) {
   set_search_threads(1);
   std::unique_ptr<ProgressBar> bar;
   phase(bar, "loading the corpus and counting candidate units");
-  const Corpus corpus = load_corpus(o.data_dir);
+  const Corpus corpus = Corpus::load_brown(o.data_dir);
   Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
   const std::vector<std::vector<uint32_t>> general = sentence_ids(corpus.general(), vocab);
   VocabParams params;
@@ -460,7 +428,7 @@ void update(const UpdateOptions& o) {
   (void)admission_z(admission, f.candidates.size());
   const std::string dir = o.data_dir.empty() ? f.params.corpus : o.data_dir;
   std::optional<Corpus> corpus;
-  if (!o.source.from_store()) corpus.emplace(load_corpus(dir));
+  if (!o.source.from_store()) corpus.emplace(Corpus::load_brown(dir));
   const std::vector<uint64_t> occurrences =
       run_round(f, o.source, corpus ? &*corpus : nullptr, admission);
   f.params.admission = admission;
@@ -506,7 +474,7 @@ struct SearchOptions {
 void search(const SearchOptions& o) {
   set_search_threads(1);
   const VocabFile f = VocabFile::read(o.vocab);
-  const std::vector<std::string> words = words_of(o.text);
+  const std::vector<std::string> words = text_tokens(o.text);
   if (words.empty()) throw Error("--text: give at least one word.");
   std::vector<uint32_t> ids;
   for (const std::string& w : words) {
@@ -566,7 +534,7 @@ void tokenize(const TokenizeOptions& o) {
   const VocabFile f = VocabFile::read(o.vocab);
   const Tokenizer tok = f.tokenizer();
   if (!o.text.empty()) {
-    const std::vector<std::string> words = words_of(o.text);
+    const std::vector<std::string> words = text_tokens(o.text);
     const std::vector<uint32_t> ids = f.vocab.ids(words);
     const std::vector<Token> tokens = tok.tokenize(ids);
     nlohmann::json rows = nlohmann::json::array();
@@ -591,7 +559,7 @@ void tokenize(const TokenizeOptions& o) {
     return;
   }
   const std::string dir = o.data_dir.empty() ? f.params.corpus : o.data_dir;
-  const Corpus corpus = load_corpus(dir);
+  const Corpus corpus = Corpus::load_brown(dir);
   const Reductions r = reductions(f, corpus);
   if (o.json) {
     std::cout << nlohmann::json{{"vocab", o.vocab},
@@ -618,7 +586,7 @@ struct CandidatesOptions {
 };
 
 void write_candidates(const CandidatesOptions& o) {
-  const Corpus corpus = load_corpus(o.data_dir);
+  const Corpus corpus = Corpus::load_brown(o.data_dir);
   const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
   const CandidateUnits c = CandidateUnits::extract(sentence_ids(corpus.general(), vocab), vocab,
                                                    {.max_units = o.candidates});
@@ -659,7 +627,7 @@ void eval(const EvalOptions& o) {
   const Clock::time_point start = Clock::now();
   std::unique_ptr<ProgressBar> bar;
   phase(bar, "loading the corpus and counting candidate units");
-  const Corpus corpus = load_corpus(o.data_dir);
+  const Corpus corpus = Corpus::load_brown(o.data_dir);
   const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
   const CandidateUnits candidates = CandidateUnits::extract(sentence_ids(corpus.general(), vocab),
                                                             vocab, {.max_units = o.candidates});

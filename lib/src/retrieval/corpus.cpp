@@ -1,6 +1,7 @@
 #include "residue/retrieval/corpus.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -156,6 +157,23 @@ std::vector<std::vector<uint32_t>> sentence_ids(std::span<const Document> docume
     for (const Sentence& s : d.sentences) out.push_back(vocab.ids(s));
   }
   return out;
+}
+
+std::vector<std::string> text_tokens(std::string_view text) {
+  std::string spaced;
+  for (char c : text) {
+    if (std::string_view(".,;:!?()\"").find(c) != std::string_view::npos) {
+      spaced += ' ';
+      spaced += c;
+      spaced += ' ';
+    } else {
+      spaced += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  std::vector<std::string> tokens;
+  std::istringstream in(spaced);
+  for (std::string t; in >> t;) tokens.push_back(t);
+  return tokens;
 }
 
 }  // namespace residue

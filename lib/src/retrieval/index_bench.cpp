@@ -9,17 +9,12 @@
 #include <unordered_set>
 
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/random/seeded_rng.h"
 #include "residue/retrieval/threads.h"
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 double gaussian(Rng& rng) {
   const double u = 1.0 - rng.uniform01();  // (0, 1]: the logarithm stays finite

@@ -5,17 +5,12 @@
 #include <string>
 
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/retrieval/memory_decoder.h"
 #include "residue/retrieval/memory_setup.h"
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 bool is_control(const std::string& name) {
   return name == "uniform" || name == "unigram_ldp";

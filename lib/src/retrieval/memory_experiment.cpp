@@ -6,6 +6,7 @@
 #include <string>
 
 #include "residue/core/error.h"
+#include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/protocols/tally_sampler.h"
 #include "residue/random/binomial.h"
@@ -14,12 +15,6 @@
 
 namespace residue {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::vector<double> estimated_counts(const Protocol& protocol, const Tally& tally) {
   const Estimate e = protocol.estimator().estimate(tally);

@@ -159,3 +159,15 @@ TEST_CASE("corpus rejects duplicate document ids", "[corpus]") {
 
 }  // namespace
 }  // namespace residue
+
+namespace residue {
+namespace {
+
+TEST_CASE("text_tokens lower-cases and splits punctuation off as the corpus does", "[retrieval]") {
+  CHECK(text_tokens("Hello, World!  (New York)") ==
+        std::vector<std::string>{"hello", ",", "world", "!", "(", "new", "york", ")"});
+  CHECK(text_tokens("   ").empty());
+}
+
+}  // namespace
+}  // namespace residue

@@ -66,6 +66,9 @@ class Corpus {
   std::vector<Document> domain_;
 };
 
+/// The tokens of free text as the corpus has them: lower-cased, split at white space, with
+/// punctuation as tokens of its own ("World," -> "world" ","). For queries typed by people.
+std::vector<std::string> text_tokens(std::string_view text);
 /// Every token of `documents`, in order (what Vocabulary::most_frequent counts).
 std::vector<std::string> tokens_of(std::span<const Document> documents);
 /// Number of tokens in `documents`.
