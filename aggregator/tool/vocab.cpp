@@ -194,17 +194,10 @@ std::string units_text(const VocabFile& f, std::span<const uint32_t> units, std:
 }
 
 nlohmann::json round_summary(const VocabFile& f, const RoundLog& r) {
-  return {{"round", r.round},
-          {"kind", r.source.kind},
-          {"description", r.source.description},
-          {"epsilon", r.source.epsilon},
-          {"reports", r.source.reports},
-          {"z", r.z},
-          {"max_units", r.max_units},
-          {"tested", r.tested},
-          {"admitted", r.admitted},
-          {"added", units_json(f, r.added)},
-          {"removed", units_json(f, r.removed)}};
+  nlohmann::json out = to_json(r);  // with the units as text instead of ids
+  out["added"] = units_json(f, r.added);
+  out["removed"] = units_json(f, r.removed);
+  return out;
 }
 
 nlohmann::json fits_json(const VocabFile& f) {
@@ -220,6 +213,14 @@ nlohmann::json fits_json(const VocabFile& f) {
                    {"serves", m.linear ? "map" : "mean"}});
   }
   return out;
+}
+
+nlohmann::json evaluation_json(const Evaluation& e) {
+  return {{"true_top", e.true_top},
+          {"hits", e.hits},
+          {"absent", e.absent},
+          {"precision", e.precision},
+          {"recall", e.recall}};
 }
 
 nlohmann::json length_json(const LengthReduction& r) {
@@ -381,11 +382,7 @@ void build(const BuildOptions& o) {
         {"index", {{"entries", f.index.size()}, {"structure", to_string(f.index.active_kind())}}},
         {"seconds", {{"public", public_seconds}, {"total", seconds}}}};
     if (e) {
-      out["evaluation"] = {{"true_top", e->true_top},
-                           {"hits", e->hits},
-                           {"absent", e->absent},
-                           {"precision", e->precision},
-                           {"recall", e->recall}};
+      out["evaluation"] = evaluation_json(*e);
     }
     std::cout << out.dump(2) << "\n";
     return;
@@ -444,11 +441,7 @@ void update(const UpdateOptions& o) {
         {"rounds", f.builder.log().size()},
         {"index", {{"entries", f.index.size()}, {"structure", to_string(f.index.active_kind())}}}};
     if (e) {
-      out["evaluation"] = {{"true_top", e->true_top},
-                           {"hits", e->hits},
-                           {"absent", e->absent},
-                           {"precision", e->precision},
-                           {"recall", e->recall}};
+      out["evaluation"] = evaluation_json(*e);
     }
     std::cout << out.dump(2) << "\n";
     return;

@@ -119,20 +119,6 @@ MapFit fit_from(const nlohmann::json& j) {
           .linear = j.at("linear").get<bool>()};
 }
 
-nlohmann::json round_json(const RoundLog& r) {
-  return {{"round", r.round},
-          {"kind", r.source.kind},
-          {"description", r.source.description},
-          {"epsilon", r.source.epsilon},
-          {"reports", r.source.reports},
-          {"z", r.z},
-          {"max_units", r.max_units},
-          {"tested", r.tested},
-          {"added", r.added},
-          {"removed", r.removed},
-          {"admitted", r.admitted}};
-}
-
 RoundLog round_from(const nlohmann::json& j) {
   return {.round = j.at("round").get<uint32_t>(),
           .source = {.kind = j.at("kind").get<std::string>(),
@@ -384,6 +370,20 @@ VocabFile parse_or_throw(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
+nlohmann::json to_json(const RoundLog& r) {
+  return {{"round", r.round},
+          {"kind", r.source.kind},
+          {"description", r.source.description},
+          {"epsilon", r.source.epsilon},
+          {"reports", r.source.reports},
+          {"z", r.z},
+          {"max_units", r.max_units},
+          {"tested", r.tested},
+          {"added", r.added},
+          {"removed", r.removed},
+          {"admitted", r.admitted}};
+}
+
 DynamicVocab VocabFile::new_index(uint32_t dimension) {
   return DynamicVocab({.dim = static_cast<int>(dimension), .metric = VocabMetric::kInnerProduct});
 }
@@ -425,7 +425,7 @@ std::vector<uint8_t> VocabFile::serialize() const {
                       {"fits", nlohmann::json::array()},
                       {"rounds", nlohmann::json::array()}};
   for (const MapFit& f : embedder.fits()) j["fits"].push_back(fit_json(f));
-  for (const RoundLog& r : builder.log()) j["rounds"].push_back(round_json(r));
+  for (const RoundLog& r : builder.log()) j["rounds"].push_back(to_json(r));
   const std::string text = j.dump();
   put_u64(out, text.size());
   out.insert(out.end(), text.begin(), text.end());

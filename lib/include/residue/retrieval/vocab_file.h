@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ inline constexpr uint32_t kVocabFileVersion = 1;
 
 /// How the public pieces were made (so that `update` and `tokenize` rebuild the same domain
 /// text), and the admission settings later rounds inherit.
+/// One round of the log as the file stores it: its source, z, U, the units tested, and the
+/// ids added, removed and admitted.
+nlohmann::json to_json(const RoundLog& round);
+
 struct VocabParams {
   std::string corpus;  ///< directory of sentences.tsv the public pieces came from
   uint32_t vocab_words = 4096;
