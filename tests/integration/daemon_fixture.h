@@ -52,6 +52,7 @@
 #include "residue/wire/batch.h"
 #include "residue/wire/report_codec.h"
 #include "sqlite_store.h"
+#include "support/temp_dir.h"
 #include "verify.h"
 
 #ifndef RESIDUED_PATH
@@ -69,29 +70,7 @@ using namespace std::chrono_literals;
 /// The bearer token of the default client application.
 inline constexpr const char* kToken = "integration-test-token";
 
-/// A fresh directory under the system temporary directory, removed with its contents when
-/// the object goes. Not copyable.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "residue-it-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 inline std::string sha256_hex(const std::string& text) {
   uint8_t digest[SHA256_DIGEST_LENGTH];

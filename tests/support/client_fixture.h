@@ -30,45 +30,14 @@
 
 #include "report_queue.h"
 #include "residue/client/client.h"
+#include "residue/core/hex.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/protocol.h"
 #include "residue/random/hmac_drbg.h"
 #include "residue/random/seeded_rng.h"
+#include "support/temp_dir.h"
 
 namespace residue::testing {
-
-/// A fresh directory (mkdtemp, mode 0700) removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "residue-client-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
 
 /// The description GET /v1/tasks/<name> serves (docs/api.md), for complete `params`; a
 /// dictionary domain when `dictionary` is given, else {"kind": "size"}.
@@ -76,7 +45,7 @@ inline nlohmann::json task_description(const std::string& name, const ProtocolPa
                                        const std::optional<std::vector<std::string>>& dictionary) {
   nlohmann::json task = {{"name", name},
                          {"params", to_json(params)},
-                         {"params_hash", hex(params_hash(params))},
+                         {"params_hash", to_hex(params_hash(params))},
                          {"batch_format_version", 1},
                          {"max_reports_per_batch", 100000}};
   if (dictionary) {
