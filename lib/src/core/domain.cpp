@@ -2,10 +2,13 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
+#include <array>
 #include <limits>
 
 #include "residue/core/error.h"
+#include "residue/core/hex.h"
 
 namespace residue {
 namespace {
@@ -80,6 +83,23 @@ const std::string& Domain::value_at(uint32_t index) const {
                 std::to_string(k_) + ".");
   }
   return values_[index];
+}
+
+std::string Domain::id() const {
+  std::string message;
+  if (is_dictionary()) {
+    for (const std::string& value : values_) {
+      const auto size = static_cast<uint32_t>(value.size());
+      for (int shift = 0; shift < 32; shift += 8) message.push_back(static_cast<char>(size >> shift));
+      message += value;
+    }
+  } else {
+    message = "residue.domain.hashed.1";
+    message.append(key_.begin(), key_.end());
+  }
+  std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data());
+  return (is_dictionary() ? "dictionary:" : "hashed:") + to_hex(digest);
 }
 
 uint32_t Domain::hash_index(std::string_view value) const {

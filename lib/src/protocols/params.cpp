@@ -44,13 +44,25 @@ std::string canonical_json(const ProtocolParams& params) {
   return to_json(params).dump();
 }
 
-std::array<uint8_t, 16> params_hash(const ProtocolParams& params) {
-  const std::string json = canonical_json(params);
+namespace {
+
+std::array<uint8_t, 16> truncated_sha256(std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(json.data()), json.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   std::array<uint8_t, 16> out{};
   std::copy_n(digest, out.size(), out.begin());
   return out;
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> params_hash(const ProtocolParams& params) {
+  return truncated_sha256(canonical_json(params));
+}
+
+std::array<uint8_t, 16> task_hash(const ProtocolParams& params, std::string_view domain_id) {
+  if (domain_id.empty()) return params_hash(params);
+  return truncated_sha256(canonical_json(params) + "\n" + std::string(domain_id));
 }
 
 nlohmann::json to_json(const ProtocolParams& params) {

@@ -109,5 +109,17 @@ TEST_CASE("hashed domain rejects a short key and a tiny k", "[domain]") {
                          Message("k must be at least 2, but is 1."));
 }
 
+TEST_CASE("domain ids name the dictionary in order and the hash key", "[domain]") {
+  // Known answers from Python: hashlib.sha256(b''.join(struct.pack('<I', len(v)) + v ...)).
+  CHECK(Domain::dictionary({"apple", "pear"}).id() ==
+        "dictionary:db31e0e072be83b1989440d2ed9f9d34e742bc63201b6dcff7a604e1f8d79f10");
+  CHECK(Domain::dictionary({"pear", "apple"}).id() ==
+        "dictionary:0800f081ae9f7aee6db3933f815cbc646a526433798d604bd87c21096ecb45c1");
+  // Length prefixes: moving a character across a boundary is another dictionary.
+  CHECK(Domain::dictionary({"ab", "c"}).id() != Domain::dictionary({"a", "bc"}).id());
+  CHECK(Domain::hashed(100, std::vector<uint8_t>(16, 0x42)).id() ==
+        "hashed:8da71b80cd4892eac5ee7ad9bd4afb409b4aa38e9248f9771c9ff297f2e896fb");
+}
+
 }  // namespace
 }  // namespace residue

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "residue/core/domain.h"
 #include "residue/core/error.h"
 
 namespace residue {
@@ -40,6 +41,19 @@ TEST_CASE("protocol params round-trip through JSON with their versioned id", "[r
   bad = j;
   bad["epsilon"] = "high";
   CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("epsilon"));
+}
+
+TEST_CASE("the task hash covers the domain: a reordered dictionary is another task", "[registry]") {
+  const ProtocolParams p = complete_params({.protocol = "grr", .k = 3, .epsilon = 1});
+  const std::string abc = Domain::dictionary({"a", "b", "c"}).id();
+  const std::string cba = Domain::dictionary({"c", "b", "a"}).id();
+  CHECK(task_hash(p, "") == params_hash(p));  // tasks of bare indices keep their hash
+  CHECK(task_hash(p, abc) != params_hash(p));
+  CHECK(task_hash(p, abc) != task_hash(p, cba));
+  CHECK(task_hash(p, abc) == task_hash(p, Domain::dictionary({"a", "b", "c"}).id()));
+  ProtocolParams q = p;
+  q.epsilon = 2;
+  CHECK(task_hash(q, abc) != task_hash(p, abc));
 }
 
 }  // namespace

@@ -40,6 +40,13 @@ class Domain {
   /// index out of range. The reference lives as long as the Domain.
   const std::string& value_at(uint32_t index) const;
 
+  /// The domain's identity, which is part of a task's parameter hash (task_hash in
+  /// protocols/params.h): "dictionary:" + SHA-256 (hex) over the values in order, each
+  /// preceded by its 4-byte little-endian length, so a reordered, renamed or extended
+  /// dictionary has another id; "hashed:" + SHA-256 (hex) of "residue.domain.hashed.1" and
+  /// the key, which names the key without revealing it.
+  std::string id() const;
+
  private:
   Domain() = default;
   uint32_t hash_index(std::string_view value) const;

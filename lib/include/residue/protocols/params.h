@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace residue {
@@ -60,6 +61,13 @@ std::string protocol_id(const ProtocolParams& params);
 /// they encode for other parameters.
 std::string canonical_json(const ProtocolParams& params);
 std::array<uint8_t, 16> params_hash(const ProtocolParams& params);
+
+/// The fingerprint of a task: of its parameters and of the identity of its domain
+/// (Domain::id(); "" for a task of bare indices, whose hash is params_hash(params)). This is
+/// the hash clients echo: a dictionary reordered under the same parameters is another task,
+/// so reports encoded against one order are never counted under another. The first 16 bytes
+/// of SHA-256 over canonical_json(params), a newline and the domain id.
+std::array<uint8_t, 16> task_hash(const ProtocolParams& params, std::string_view domain_id);
 
 nlohmann::json to_json(const ProtocolParams& params);
 /// Throws Error naming the missing or ill-typed field.
