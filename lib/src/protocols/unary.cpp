@@ -88,6 +88,22 @@ class BinomialTable {
       cdf_[i] = partial / total;
     }
     cdf_.back() = 1;  // uniform01() < 1, so every draw lands inside the table
+    // Summed from the top: 1 - cdf_ would lose the digits of tails far below 2^-40.
+    tail_.resize(weights.size());
+    double above = 0;
+    for (std::size_t i = weights.size(); i-- > 0;) {
+      tail_[i] = above / total;
+      above += weights[i];
+    }
+  }
+
+  // The smallest b with P[X > b] <= probability. REQUIRES: probability > 0 (tail_.back() is
+  // 0, so b is in the table). The mass left out of the table, under n 1e-30 of the mode's
+  // weight, is far below any probability this is asked for.
+  uint32_t upper_quantile(double probability) const {
+    const auto b = std::partition_point(tail_.begin(), tail_.end(),
+                                        [&](double tail) { return tail > probability; });
+    return lo_ + static_cast<uint32_t>(b - tail_.begin());
   }
 
   // One uniform01 draw; O(log of the table size).
@@ -99,7 +115,8 @@ class BinomialTable {
 
  private:
   uint32_t lo_ = 0;
-  std::vector<double> cdf_;  // cdf_[i] = P[X <= lo_ + i]
+  std::vector<double> cdf_;   // cdf_[i] = P[X <= lo_ + i]
+  std::vector<double> tail_;  // tail_[i] = P[X > lo_ + i]; the last is 0
 };
 
 class UnaryEncoder final : public Encoder {
@@ -136,6 +153,11 @@ class UnaryEncoder final : public Encoder {
   }
   double probability(const Report& report, uint32_t value) const override {
     return std::exp(log_probability(report, value));
+  }
+
+  // The true bit plus the noise ones exceed 1 + b only if the noise alone exceeds b.
+  uint32_t max_ones() const {
+    return std::min(rates_.k, 1 + noise_.upper_quantile(kUnaryFalseRejection));
   }
 
  private:
@@ -182,10 +204,12 @@ UnarySetup setup_unary(const ProtocolParams& params, const char* name,
   check_k_and_epsilon(params);
   check_unused_params(params, {});
   const UnaryRates rates = rates_for(params.k, params.epsilon);
+  auto encoder = std::make_shared<UnaryEncoder>(rates);
+  const BlockShape block{.universe = params.k, .subset_size = 0, .max_items = encoder->max_ones()};
   return {.client = {.params = params,
                      .id = protocol_id(params),
-                     .shape = {{BlockShape{params.k, 0}}},
-                     .encoder = std::make_shared<UnaryEncoder>(rates)},
+                     .shape = {{block}},
+                     .encoder = std::move(encoder)},
           .rates = rates};
 }
 

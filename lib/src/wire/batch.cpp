@@ -153,10 +153,20 @@ ParseResult<BatchHeader> parse_batch(const ReportCodec& codec, std::span<const u
   ParseError error;
   for (uint32_t i = 0; i < header.count; ++i) {
     if (i == reports.size()) reports.emplace_back();
+    const std::size_t start = pos;
     if (!codec.read(payload, header.payload_bits, pos, reports[i], error)) {
       return error_at(kBatchHeaderBytes + error.offset, "report " + std::to_string(i) + " of " +
                                                             std::to_string(header.count) + ": " +
                                                             error.message);
+    }
+    // Well formed, but more ones than an honest unary report ever has (report.h, max_items).
+    const std::size_t items = reports[i].items.size();
+    if (const uint32_t most = codec.max_items(reports[i].block); items > most) {
+      return error_at(kBatchHeaderBytes + start / 8,
+                      "report " + std::to_string(i) + " of " + std::to_string(header.count) +
+                          " has " + std::to_string(items) + " positions; block " +
+                          std::to_string(reports[i].block) + " allows at most " +
+                          std::to_string(most) + " (more is implausible for an honest report)");
     }
   }
   reports.resize(header.count);

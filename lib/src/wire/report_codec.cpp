@@ -99,11 +99,16 @@ ReportCodec::ReportCodec(const ReportShape& shape) {
   if (shape.blocks.empty()) throw Error("shape.blocks must not be empty, but has 0 blocks.");
   codecs_.reserve(shape.blocks.size());
   for (std::size_t j = 0; j < shape.blocks.size(); ++j) {
+    const BlockShape& b = shape.blocks[j];
     try {
-      codecs_.emplace_back(shape.blocks[j].universe, shape.blocks[j].subset_size);
+      codecs_.emplace_back(b.universe, b.subset_size);
     } catch (const Error& e) {
       throw Error("shape.blocks[" + std::to_string(j) + "]: " + e.what());
     }
+    const bool bounded = b.subset_size == 0 && b.max_items > 0;
+    max_items_.push_back(b.subset_size > 0 ? b.subset_size
+                         : bounded         ? std::min(b.max_items, b.universe)
+                                           : b.universe);
   }
   // Block indices are uint32_t, so a valid shape has at most 2^32 blocks.
   block_bits_ = static_cast<unsigned>(std::bit_width(uint64_t{codecs_.size()} - 1));
@@ -117,6 +122,10 @@ bool ReportCodec::well_formed(const Report& report) const {
   return (any_size || items.size() == codec.subset_size()) &&
          std::adjacent_find(items.begin(), items.end(), std::greater_equal<>()) == items.end() &&
          (items.empty() || items.back() < codec.universe());
+}
+
+uint32_t ReportCodec::max_items() const {
+  return *std::max_element(max_items_.begin(), max_items_.end());
 }
 
 std::size_t ReportCodec::bit_length(const Report& report) const {

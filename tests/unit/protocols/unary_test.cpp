@@ -36,14 +36,21 @@ void for_each_bitmap(uint32_t k, Fn fn) {
   }
 }
 
-// P[|S| = s | x] for a unary report: the true bit plus Binomial(k - 1, q) noise ones.
-std::vector<double> ones_distribution(uint32_t k, double p, double q) {
+// P[j noise ones] of a unary report: Binomial(k - 1, q), from lgamma (not the sampler's
+// ratio recurrence, so it checks that).
+std::vector<double> noise_distribution(uint32_t k, double q) {
   std::vector<double> noise(k, 0.0);
   const double n = k - 1;
   for (uint32_t j = 0; j < k; ++j) {
     noise[j] = std::exp(std::lgamma(n + 1) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1) +
                         j * std::log(q) + (n - j) * std::log1p(-q));
   }
+  return noise;
+}
+
+// P[|S| = s | x] for a unary report: the true bit plus Binomial(k - 1, q) noise ones.
+std::vector<double> ones_distribution(uint32_t k, double p, double q) {
+  const std::vector<double> noise = noise_distribution(k, q);
   std::vector<double> out(k + 1, 0.0);
   for (uint32_t j = 0; j < k; ++j) {
     out[j] += (1 - p) * noise[j];
@@ -340,6 +347,49 @@ TEST_CASE("unary reports are k-bit bitmaps and survive the wire", "[unary]") {
         CHECK(back.value() == r);
       }
     }
+  }
+}
+
+// Issue 12: an all-ones OUE batch was counted whole, pushing every estimate to 2.5.
+TEST_CASE("unary max_items is the 2^-40 tail bound and honest reports stay within it", "[unary]") {
+  struct Case {
+    const char* name;
+    uint32_t k;
+    double eps;
+  };
+  for (const Case& c : {Case{"sue", 1024, 1.0}, Case{"oue", 1024, 2.0}, Case{"oue", 4096, 1.0},
+                        Case{"sue", 300, 8.0}, Case{"oue", 1000, 10.0}, Case{"sue", 12, 0.5}}) {
+    INFO(c.name << " k=" << c.k << " eps=" << c.eps);
+    const Protocol p = unary(c.name, c.k, c.eps);
+    const uint32_t bound = p.shape().blocks[0].max_items;
+    REQUIRE(bound >= 1);
+    REQUIRE(bound <= c.k);
+    const double a = std::exp(c.name == std::string("sue") ? c.eps / 2 : c.eps);
+    const double q = 1 / (a + 1), keep = c.name == std::string("sue") ? a / (a + 1) : 0.5;
+    // The bound is the smallest B with P[noise >= B] <= 2^-40 (or k, when the tail never gets
+    // that small). The two tail computations differ in the last digits only: 1e-9 relative.
+    const std::vector<double> noise = noise_distribution(c.k, q);
+    auto noise_at_least = [&](uint32_t b) {
+      double tail = 0;
+      for (uint32_t j = b; j < c.k; ++j) tail += noise[j];
+      return tail;
+    };
+    if (bound < c.k) CHECK(noise_at_least(bound) <= kUnaryFalseRejection * (1 + 1e-9));
+    CHECK(noise_at_least(bound - 1) > kUnaryFalseRejection * (1 - 1e-9));
+    // What the documentation states: an honest report is refused with probability below 2^-40.
+    const std::vector<double> ones = ones_distribution(c.k, keep, q);
+    double refused = 0;
+    for (uint32_t s = bound + 1; s <= c.k; ++s) refused += ones[s];
+    CHECK(refused <= kUnaryFalseRejection);
+
+    SeededRng rng(2026);
+    Report r;
+    std::size_t most = 0;
+    for (int i = 0; i < 100000; ++i) {
+      p.encoder().encode(static_cast<uint32_t>(rng.uniform(c.k)), rng, r);
+      most = std::max(most, r.items.size());
+    }
+    CHECK(most <= bound);
   }
 }
 

@@ -341,6 +341,36 @@ TEST_CASE("a bad report is refused at its byte in the whole batch", "[wire]") {
   REQUIRE(e.offset == kBatchHeaderBytes + 3);
 }
 
+// Issue 12: 8 MB of all-ones OUE reports were accepted and moved every estimate to 2.5.
+TEST_CASE("a unary report with more ones than max_items is refused at its first byte", "[wire]") {
+  const Protocol oue = make_protocol({.protocol = "oue", .k = 256, .epsilon = 2});
+  const ReportCodec codec(oue.shape());
+  const uint32_t bound = codec.max_items(0);
+  REQUIRE(bound == oue.shape().blocks[0].max_items);
+  REQUIRE(bound < 256);
+  auto ones = [](uint32_t count) {
+    Report r;
+    for (uint32_t x = 0; x < count; ++x) r.items.push_back(x);
+    return r;
+  };
+  SeededRng rng(12);
+  std::vector<Report> reports;
+  for (uint32_t v : {3u, 7u}) reports.push_back(oue.encoder().encode(v, rng));
+  reports.push_back(ones(bound));  // at the bound: accepted
+  std::vector<Report> parsed;
+  REQUIRE(parse_batch(codec, encode_batch(codec, test_id(), test_hash(), reports), parsed).ok());
+  REQUIRE(parsed == reports);
+
+  for (const uint32_t count : {bound + 1, 256u}) {
+    INFO(count << " ones");
+    reports[1] = ones(count);
+    const ParseError e = rejection(codec, encode_batch(codec, test_id(), test_hash(), reports));
+    REQUIRE(mentions(e, "report 1 of 3 has " + std::to_string(count) + " positions; block 0 " +
+                            "allows at most " + std::to_string(bound)));
+    REQUIRE(e.offset == kBatchHeaderBytes + 256 / 8);  // one 256-bit bitmap precedes it
+  }
+}
+
 TEST_CASE("non-zero padding after the payload is refused", "[wire]") {
   const ReportCodec codec(kDocShape);
   const std::vector<Report> reports = {{0, {3, 17, 40, 63}}, {1, {0, 2, 3, 5, 7}}, {2, {2, 5, 9}}};

@@ -116,6 +116,15 @@ TEST_CASE("well_formed checks block, size, order and range", "[wire]") {
   REQUIRE_FALSE(codec.well_formed({0, {}}));
 }
 
+TEST_CASE("max_items is the subset size, the any-size bound, or the universe", "[wire]") {
+  const ReportCodec codec(ReportShape{{{64, 4}, {100, 0, 30}, {50, 0}, {20, 0, 90}}});
+  CHECK(codec.max_items(0) == 4);
+  CHECK(codec.max_items(1) == 30);
+  CHECK(codec.max_items(2) == 50);  // no bound
+  CHECK(codec.max_items(3) == 20);  // a bound above the universe is the universe
+  CHECK(codec.max_items() == 50);
+}
+
 TEST_CASE("report codec rejects an empty shape and names a bad block", "[wire]") {
   REQUIRE_THROWS_AS(ReportCodec(ReportShape{}), Error);
   REQUIRE_THROWS_WITH(ReportCodec(shape_of({{10, 3}, {10, 11}})),

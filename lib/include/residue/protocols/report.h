@@ -29,6 +29,10 @@ struct BlockShape {
   /// Exact number of positions in every report of this block (the subset size omega), or 0
   /// for reports with any number of positions (unary encodings).
   uint32_t subset_size = 0;
+  /// Any-size blocks only: the most positions an honest report holds, but for a probability
+  /// the protocol states (unary: below 2^-40). The batch parser refuses a report with more,
+  /// so that one forged report cannot count as many. 0: no bound.
+  uint32_t max_items = 0;
 
   bool operator==(const BlockShape&) const = default;
 };

@@ -63,8 +63,10 @@ std::vector<uint8_t> encode_batch(const ReportCodec& codec, const BatchId& id,
 ParseResult<BatchHeader> parse_batch_header(std::span<const uint8_t> bytes,
                                             uint32_t max_reports = kMaxBatchReports);
 
-/// Parses the whole batch into `reports` (storage reused across calls). On error `reports`
-/// holds nothing meaningful and the error says what and where.
+/// Parses the whole batch into `reports` (storage reused across calls). Besides the shape it
+/// enforces each block's max_items (report.h): a report with more positions than an honest one
+/// has but with negligible probability refuses the batch. On error `reports` holds nothing
+/// meaningful and the error says what and where (for that refusal: the report's first byte).
 ParseResult<BatchHeader> parse_batch(const ReportCodec& codec, std::span<const uint8_t> bytes,
                                      std::vector<Report>& reports,
                                      uint32_t max_reports = kMaxBatchReports);

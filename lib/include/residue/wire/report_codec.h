@@ -38,8 +38,13 @@ class ReportCodec {
   const SubsetCodec& block_codec(uint32_t block) const { return codecs_[block]; }
 
   /// True if `report` fits the shape: block in range, subset_size items, strictly
-  /// increasing, all below the block's universe.
+  /// increasing, all below the block's universe. (Not max_items: parse_batch checks that.)
   bool well_formed(const Report& report) const;
+  /// The most positions a report of `block` may hold in a batch: its subset size, or for an
+  /// any-size block the shape's max_items (its universe when that is 0).
+  uint32_t max_items(uint32_t block) const { return max_items_[block]; }
+  /// The largest max_items(block): what one report can cost the batch parser, in positions.
+  uint32_t max_items() const;
   /// Exact bits of `report` on the wire. REQUIRES: well_formed(report).
   std::size_t bit_length(const Report& report) const;
   /// REQUIRES: well_formed(report).
@@ -68,6 +73,7 @@ class ReportCodec {
   bool read(BitReader& in, Report& out, ParseError& error) const;
 
   std::vector<SubsetCodec> codecs_;
+  std::vector<uint32_t> max_items_;
   unsigned block_bits_ = 0;
 };
 
