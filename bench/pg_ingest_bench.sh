@@ -62,6 +62,7 @@ $2
 [[tokens]]
 name = "bench"
 token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+roles = ["report", "read"]
 [[tasks]]
 name = "bench"
 protocol = "mss"
@@ -103,7 +104,7 @@ run() {  # run LABEL CONCURRENCY: loadgen against the daemons in urls
   # Transactions: the daemons' group commits (fresh daemons: their counters are this run's).
   local commits=0
   for u in "${urls[@]}"; do
-    commits=$((commits + $(curl -s "$u/metrics" |
+    commits=$((commits + $(curl -s -H "Authorization: Bearer $token" "$u/metrics" |
       awk '/^residue_store_commit_duration_seconds_count/ {printf "%d", $2}')))
   done
   jq -r --arg name "$label" --argjson n "${#urls[@]}" --argjson dcpu "$((d1 - d0))" \

@@ -40,6 +40,12 @@ std::optional<std::size_t> Access::authenticate(std::string_view authorization) 
   return match;
 }
 
+bool Access::allows(std::size_t token, Role role) const {
+  const std::vector<Role>& roles = tokens_[token].config.roles;  // immutable: no lock
+  auto has = [&](Role r) { return std::find(roles.begin(), roles.end(), r) != roles.end(); };
+  return has(role) || (role == Role::kRead && has(Role::kAdmin));
+}
+
 void Access::refill(State& s, Clock::time_point now) const {
   const double rate = s.config.reports_per_second;
   if (rate > 0) {

@@ -1,11 +1,11 @@
-// Access: who may upload, and how much. Bearer tokens are known only by their SHA-256 and
-// compared in constant time; each token has a token-bucket rate limit on reports and a daily
-// report quota (UTC days, kept in memory: a restart forgets the day's use, which errs toward
-// accepting). Thread-safe.
+// Access: who may do what, and upload how much. Bearer tokens are known only by their SHA-256
+// and compared in constant time; each has roles (report, read, admin), a token-bucket rate
+// limit on reports and a daily report quota (UTC days, kept in memory: a restart forgets the
+// day's use, which errs toward accepting). Thread-safe.
 //
-//   std::optional<std::size_t> who =
-//   access.authenticate(request.get_header_value("Authorization")); Admission a =
-//   access.admit(*who, batch_reports);   // a.retry_after when refused
+//   std::optional<std::size_t> who = access.authenticate(req.get_header_value("Authorization"));
+//   if (!access.allows(*who, Role::kRead)) ...           // 403
+//   Admission a = access.admit(*who, batch_reports);     // a.retry_after when refused
 #pragma once
 
 #include <chrono>
@@ -37,6 +37,8 @@ class Access {
   /// (CRYPTO_memcmp) whatever matches, so timing does not reveal which one did.
   std::optional<std::size_t> authenticate(std::string_view authorization) const;
   const std::string& name(std::size_t token) const { return tokens_[token].config.name; }
+  /// True if the token has `role`; admin implies read.
+  bool allows(std::size_t token, Role role) const;
 
   /// Takes `reports` from the token's rate budget and daily quota, or refuses.
   Admission admit(std::size_t token, uint64_t reports, Clock::time_point now = Clock::now());

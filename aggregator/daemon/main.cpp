@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
     const uint16_t port = server.bind();
     std::printf("residued: listening on %s%s:%u, %s\n", config.tls ? "https://" : "http://",
                 config.host.c_str(), port, describe_store(config).c_str());
+    if (const std::optional<uint16_t> metrics = server.metrics_port()) {
+      std::printf("residued: metrics on http://%s:%u/metrics\n",
+                  config.metrics_listen->host.c_str(), *metrics);
+    }
     std::fflush(stdout);
     std::thread waiter([&server, signals] {
       int received = 0;

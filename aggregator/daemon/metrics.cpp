@@ -14,8 +14,9 @@ Metrics::Metrics(const std::vector<std::string>& tasks)
                   .Name("residue_batches_total")
                   .Help("Report batches received, by result")
                   .Register(*registry_);
-  for (const char* result : {"accepted", "duplicate", "malformed", "unauthorized", "unknown_task",
-                             "params_mismatch", "too_large", "rate_limited", "store_error"}) {
+  for (const char* result :
+       {"accepted", "duplicate", "malformed", "unauthorized", "forbidden", "unknown_task",
+        "params_mismatch", "too_large", "rate_limited", "store_error"}) {
     batches_->Add({{"result", result}});  // present at 0 from the start
   }
   reports_ = &prometheus::BuildCounter()
@@ -23,6 +24,11 @@ Metrics::Metrics(const std::vector<std::string>& tasks)
                   .Help("Reports accepted and stored, by task")
                   .Register(*registry_);
   for (const std::string& task : tasks) reports_->Add({{"task", task}});
+  decodes_ = &prometheus::BuildCounter()
+                  .Name("residue_estimate_decodes_total")
+                  .Help("Tallies decoded for GET /estimates (estimate cache misses)")
+                  .Register(*registry_)
+                  .Add({});
   const prometheus::Histogram::BucketBoundaries latency = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
   request_seconds_ = &prometheus::BuildHistogram()
@@ -56,6 +62,10 @@ void Metrics::count_batch(const std::string& result) {
 
 void Metrics::count_reports(const std::string& task, std::size_t reports) {
   reports_->Add({{"task", task}}).Increment(static_cast<double>(reports));
+}
+
+void Metrics::count_decode() {
+  decodes_->Increment();
 }
 
 void Metrics::observe_request(double seconds) {

@@ -27,10 +27,12 @@ class Metrics {
   explicit Metrics(const std::vector<std::string>& tasks);
   ~Metrics();
 
-  /// result: accepted, duplicate, malformed, unauthorized, unknown_task, params_mismatch,
-  /// too_large, rate_limited, store_error.
+  /// result: accepted, duplicate, malformed, unauthorized, forbidden, unknown_task,
+  /// params_mismatch, too_large, rate_limited, store_error.
   void count_batch(const std::string& result);
   void count_reports(const std::string& task, std::size_t reports);
+  /// A tally decoded for GET /estimates (a miss of the estimate cache).
+  void count_decode();
   void observe_request(double seconds);
   void observe_commit(double seconds, std::size_t batches);
   void set_queue_depth(std::size_t depth);
@@ -40,6 +42,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* batches_;
   prometheus::Family<prometheus::Counter>* reports_;
+  prometheus::Counter* decodes_;
   prometheus::Histogram* request_seconds_;
   prometheus::Histogram* commit_seconds_;
   prometheus::Histogram* group_batches_;

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "estimates.h"
@@ -24,6 +26,46 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
   reply(res, status, {{"error", message}});
+}
+
+// An answer given before the request's body was read. On a keep-alive connection httplib
+// would read that body as the next request; a content provider that reports failure after
+// writing the whole answer makes it close the connection instead. The client gets every byte
+// (the length is in the headers), then the connection ends.
+void reply_and_close(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_header("Connection", "close");
+  auto text = std::make_shared<const std::string>(nlohmann::json{{"error", message}}.dump());
+  res.set_content_provider(text->size(), "application/json",
+                           [text](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                             sink.write(text->data() + offset, length);
+                             return false;
+                           });
+}
+
+// A body follows the headers: announced by its length or by a transfer encoding.
+bool has_body(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
+// The routes, as the handlers are registered and as Server::admit classifies requests.
+constexpr const char* kTaskRoute = R"(/v1/tasks/([^/]+))";
+constexpr const char* kEstimatesRoute = R"(/v1/tasks/([^/]+)/estimates)";
+constexpr const char* kReportsRoute = R"(/v1/tasks/([^/]+)/reports)";
+
+// Binds `server` to host:port (port 0: any free one); the port, or -1.
+int bind_listener(httplib::Server& server, const std::string& host, uint16_t port) {
+  if (port == 0) return server.bind_to_any_port(host);
+  return server.bind_to_port(host, port) ? port : -1;
+}
+
+// httplib's stop() does nothing until its listen loop runs: a SIGTERM that came right after
+// bind() was lost, and the daemon never stopped. Wait for the loop to start (or to end).
+void stop_listener(httplib::Server& server, const std::atomic<bool>& finished) {
+  while (!server.is_running() && !finished)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server.stop();
 }
 
 int64_t unix_now() {
@@ -52,7 +94,8 @@ Server::Server(const DaemonConfig& config, Store& store, std::vector<Task> tasks
         for (const Task& t : tasks) names.push_back(t.name);
         return names;
       }()),
-      access_(config.tokens) {
+      access_(config.tokens),
+      estimates_(store, metrics_) {
   for (Task& t : tasks) {
     const std::string name = t.name;
     tasks_.emplace(name, std::move(t));
@@ -86,6 +129,35 @@ Server::Server(const DaemonConfig& config, Store& store, std::vector<Task> tasks
   http_->set_logger([this](const httplib::Request&, const httplib::Response& res) {
     if (res.status == 413) metrics_.count_batch("too_large");
   });
+  // Every refusal that the headers decide is given before the body is read.
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                           : httplib::Server::HandlerResponse::Handled;
+  });
+  // Clients that ask before sending a large body (curl does) are refused before they send it.
+  http_->set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        return admit(req, res) ? 100 : res.status;
+      });
+  // The last resort: the known failures have their own 4xx or 503 with a reason.
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr failure) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        std::fprintf(stderr, "residued: internal error: %s\n", what.c_str());
+        reply_error(res, 500, "internal error: " + what);
+      });
+  if (config_.metrics_listen) {
+    metrics_http_ = std::make_unique<httplib::Server>();
+    metrics_http_->new_task_queue = [] { return new httplib::ThreadPool(1); };
+    metrics_http_->set_read_timeout(config_.read_timeout_seconds, 0);
+    metrics_http_->set_write_timeout(config_.read_timeout_seconds, 0);
+  }
   add_routes();
 }
 
@@ -96,46 +168,115 @@ const Task* Server::find(const std::string& name) const {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
+uint32_t Server::max_reports(const Task& task) const {
+  const uint64_t fit = config_.max_positions_per_batch / std::max(1u, task.codec.max_items());
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(config_.max_reports_per_batch, std::max<uint64_t>(fit, 1)));
+}
+
 uint16_t Server::bind() {
-  int port = config_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(config_.host);
-  } else if (!http_->bind_to_port(config_.host, port)) {
-    port = -1;
-  }
+  const int port = bind_listener(*http_, config_.host, config_.port);
   if (port <= 0) {
     throw Error("cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
                 " (in use, or not an address of this machine).");
+  }
+  if (metrics_http_) {
+    const Address& at = *config_.metrics_listen;
+    const int metrics = bind_listener(*metrics_http_, at.host, at.port);
+    if (metrics <= 0) {
+      throw Error("metrics_listen: cannot listen on " + at.host + ":" + std::to_string(at.port) +
+                  " (in use, or not an address of this machine).");
+    }
+    metrics_port_ = static_cast<uint16_t>(metrics);
   }
   return static_cast<uint16_t>(port);
 }
 
 void Server::run() {
+  std::thread metrics;
+  if (metrics_http_) {
+    metrics = std::thread([this] {
+      metrics_http_->listen_after_bind();
+      metrics_finished_ = true;
+    });
+  }
   http_->listen_after_bind();
   finished_ = true;
+  if (metrics.joinable()) {
+    stop_listener(*metrics_http_, metrics_finished_);
+    metrics.join();
+  }
 }
 
 void Server::stop() {
-  // httplib's stop() does nothing until its listen loop runs: a SIGTERM that came right after
-  // bind() was lost, and the daemon never stopped. Wait for the loop to start (or to end).
-  while (!http_->is_running() && !finished_)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  http_->stop();
+  stop_listener(*http_, finished_);
+}
+
+bool Server::admit(const httplib::Request& req, httplib::Response& res) {
+  static const std::regex kTask(kTaskRoute), kEstimates(kEstimatesRoute), kReports(kReportsRoute);
+  const bool upload = req.method == "POST" && std::regex_match(req.path, kReports);
+  const bool get = req.method == "GET" || req.method == "HEAD";  // httplib routes HEAD as GET
+  std::optional<Role> role;                                      // none: any known token
+  if (upload) {
+    role = Role::kReport;
+  } else if (has_body(req)) {
+    reply_and_close(res, 400, "only POST /v1/tasks/{task}/reports takes a body");
+    return false;
+  } else if (get && (std::regex_match(req.path, kEstimates) ||
+                     (req.path == "/metrics" && !metrics_http_))) {
+    role = Role::kRead;
+  } else if (!get || (req.path != "/v1/tasks" && !std::regex_match(req.path, kTask))) {
+    return true;  // /healthz, and what the router answers 404 for
+  }
+  auto refuse = [&](int status, const char* result, const std::string& message) {
+    if (result != nullptr) metrics_.count_batch(result);  // the logger counts 413s
+    if (has_body(req)) return reply_and_close(res, status, message);
+    reply_error(res, status, message);
+  };
+  const std::optional<std::size_t> token =
+      access_.authenticate(req.get_header_value("Authorization"));
+  if (!token) {
+    refuse(401, upload ? "unauthorized" : nullptr, "missing or unknown bearer token");
+    return false;
+  }
+  if (role && !access_.allows(*token, *role)) {
+    refuse(403, upload ? "forbidden" : nullptr,
+           std::string("this token lacks the \"") + role_name(*role) +
+               "\" role that this endpoint needs; tokens configured without roles have only "
+               "\"report\" (docs/operators.md)");
+    return false;
+  }
+  if (!upload) return true;
+  // httplib would read a chunked or length-less body without its size limit, and skip (read)
+  // an oversized one before answering 413.
+  const std::string length = req.get_header_value("Content-Length");
+  if (req.has_header("Transfer-Encoding") || length.empty()) {
+    refuse(411, "malformed", "a batch needs a Content-Length header (no chunked encoding)");
+    return false;
+  }
+  if (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos) {
+    refuse(400, "malformed", "Content-Length \"" + length + "\" is not a byte count");
+    return false;
+  }
+  if (const uint64_t bytes = std::stoull(length); bytes > config_.max_body_bytes) {
+    refuse(413, nullptr,
+           "the body is " + length + " bytes; the limit is " +
+               std::to_string(config_.max_body_bytes) + " (max_body_bytes)");
+    return false;
+  }
+  return true;
 }
 
 void Server::add_routes() {
   http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     reply(res, 200, {{"status", "ok"}});
   });
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
-  });
+  // admit() asks for a read token here when the main listener serves it.
+  (metrics_http_ ? *metrics_http_ : *http_)
+      .Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+      });
 
-  auto authorized = [this](const httplib::Request& req, httplib::Response& res) {
-    if (access_.authenticate(req.get_header_value("Authorization"))) return true;
-    reply_error(res, 401, "missing or unknown bearer token");  // a read, not a batch: not counted
-    return false;
-  };
   auto describe = [this](const Task& t) {
     nlohmann::json domain = {{"kind", "size"}};
     if (t.domain) {
@@ -147,30 +288,25 @@ void Server::add_routes() {
                           {"params", to_json(t.protocol.params())},
                           {"params_hash", to_hex(t.hash)},
                           {"batch_format_version", kBatchFormatVersion},
-                          {"max_reports_per_batch", config_.max_reports_per_batch},
+                          {"max_reports_per_batch", max_reports(t)},
                           {"domain", domain}};
   };
 
-  http_->Get("/v1/tasks",
-             [this, authorized, describe](const httplib::Request& req, httplib::Response& res) {
-               if (!authorized(req, res)) return;
-               nlohmann::json list = nlohmann::json::array();
-               for (const auto& [name, task] : tasks_) list.push_back(describe(task));
-               reply(res, 200, {{"tasks", list}});
-             });
+  // Authentication and roles: admit(), before any of these runs.
+  http_->Get("/v1/tasks", [this, describe](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [name, task] : tasks_) list.push_back(describe(task));
+    reply(res, 200, {{"tasks", list}});
+  });
 
-  http_->Get(R"(/v1/tasks/([^/]+))", [this, authorized, describe](const httplib::Request& req,
-                                                                  httplib::Response& res) {
-    if (!authorized(req, res)) return;
+  http_->Get(kTaskRoute, [this, describe](const httplib::Request& req, httplib::Response& res) {
     const Task* task = find(req.matches[1]);
     if (task == nullptr)
       return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
     reply(res, 200, describe(*task));
   });
 
-  http_->Get(R"(/v1/tasks/([^/]+)/estimates)", [this, authorized](const httplib::Request& req,
-                                                                  httplib::Response& res) {
-    if (!authorized(req, res)) return;
+  http_->Get(kEstimatesRoute, [this](const httplib::Request& req, httplib::Response& res) {
     const Task* task = find(req.matches[1]);
     if (task == nullptr)
       return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
@@ -187,44 +323,43 @@ void Server::add_routes() {
     } catch (const std::exception& e) {
       return reply_error(res, 400, std::string("bad query: ") + e.what());
     }
-    TaskRecord record;
-    Tally tally = task->protocol.new_tally();
-    try {
-      for (TaskRecord& r : store_.tasks()) {
-        if (r.name == task->name) record = std::move(r);
-      }
-      tally = store_.tally(task->name);
-    } catch (const Error& e) {
-      // A store shared over the network (PostgreSQL) may be unreachable for a while.
-      return reply_error(res, 503, std::string("the store cannot be read: ") + e.what());
+    if (top > config_.max_top) {
+      return reply_error(res, 400,
+                         "bad query: top is " + std::to_string(top) + "; the limit is " +
+                             std::to_string(config_.max_top) + " (max_top)");
     }
-    reply(res, 200, to_json(estimate_task(*task, tally, record, top, postprocess)));
+    try {
+      reply(res, 200, to_json(estimates_.estimates(*task, top, postprocess)));
+    } catch (const Error& e) {
+      // The store is unreachable, or the tally cannot be decoded yet: both pass with time.
+      reply_error(res, 503, e.what());
+    }
   });
 
-  http_->Post(R"(/v1/tasks/([^/]+)/reports)", [this](const httplib::Request& req,
-                                                     httplib::Response& res) {
+  http_->Post(kReportsRoute, [this](const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
-    const std::optional<std::size_t> token =
-        access_.authenticate(req.get_header_value("Authorization"));
+    // admit() has checked the token and its role.
+    const std::size_t token = *access_.authenticate(req.get_header_value("Authorization"));
     auto refuse = [&](int status, const char* result, const std::string& message) {
       metrics_.count_batch(result);
       reply_error(res, status, message);
     };
-    if (!token) return refuse(401, "unauthorized", "missing or unknown bearer token");
     const Task* task = find(req.matches[1]);
     if (task == nullptr) {
       return refuse(404, "unknown_task", "unknown task \"" + std::string(req.matches[1]) + "\"");
     }
+    const uint32_t limit = max_reports(*task);
     const std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(req.body.data()),
                                         req.body.size());
-    if (const std::optional<uint32_t> count = declared_count(req.body);
-        count && *count > config_.max_reports_per_batch) {
+    if (const std::optional<uint32_t> count = declared_count(req.body); count && *count > limit) {
       // Not refuse(): the logger counts every 413 as too_large, this one included.
       return reply_error(res, 413,
-                         "the batch holds " + std::to_string(*count) + " reports; the limit is " +
-                             std::to_string(config_.max_reports_per_batch));
+                         "the batch holds " + std::to_string(*count) +
+                             " reports; the limit of task \"" + task->name + "\" is " +
+                             std::to_string(limit) + " (GET /v1/tasks/" + task->name +
+                             ": max_reports_per_batch)");
     }
-    const ParseResult<BatchHeader> header = parse_batch_header(body, config_.max_reports_per_batch);
+    const ParseResult<BatchHeader> header = parse_batch_header(body, limit);
     if (!header.ok()) {
       metrics_.count_batch("malformed");
       return reply(res, 400,
@@ -236,34 +371,30 @@ void Server::add_routes() {
                         ", task \"" + task->name + "\" has " + to_hex(task->hash) +
                         "; fetch GET /v1/tasks/" + task->name);
     }
-    const Admission admission = access_.admit(*token, header.value().count);
+    const Admission admission = access_.admit(token, header.value().count);
     if (!admission.ok) {
       res.set_header("Retry-After", std::to_string(admission.retry_after));
       return refuse(429, "rate_limited", admission.reason);
     }
-    PendingBatch batch{.task = task->name,
-                       .id = header.value().id,
-                       .raw = {body.begin(), body.end()},
-                       .reports = {},
-                       .received = unix_now()};
-    const ParseResult<BatchHeader> parsed =
-        parse_batch(task->codec, body, batch.reports, config_.max_reports_per_batch);
+    PendingBatch batch{.task = task->name, .id = header.value().id, .received = unix_now()};
+    const ParseResult<BatchHeader> parsed = parse_batch(task->codec, body, batch.reports, limit);
     if (!parsed.ok()) {
-      access_.refund(*token, header.value().count);
+      access_.refund(token, header.value().count);
       metrics_.count_batch("malformed");
       return reply(res, 400,
                    {{"error", parsed.error().message}, {"offset", parsed.error().offset}});
     }
+    batch.raw.assign(body.begin(), body.end());  // only once it parsed
     const std::size_t reports = batch.reports.size();
     CommitOutcome outcome;
     try {
       outcome = commits_->submit(std::move(batch));
     } catch (const std::exception& e) {
-      access_.refund(*token, reports);
+      access_.refund(token, reports);
       return refuse(503, "store_error", std::string("the batch could not be stored: ") + e.what());
     }
     if (outcome == CommitOutcome::kDuplicate) {
-      access_.refund(*token, reports);
+      access_.refund(token, reports);
       metrics_.count_batch("duplicate");
       reply(res, 200, {{"accepted", 0}, {"duplicate", true}});
     } else {

@@ -1,6 +1,8 @@
-// Server: residued's HTTP(S) front (docs/api.md): routes, authentication, admission, batch
-// parsing, and the hand-off to the CommitQueue. Everything it knows about storage is the
-// Store interface.
+// Server: residued's HTTP(S) front (docs/api.md): routes, authentication and roles (checked
+// from the headers, before any body is read), admission, batch parsing, the hand-off to the
+// CommitQueue, and cached estimates. /metrics is served on its own plain-HTTP listener when
+// the configuration has metrics_listen. Everything it knows about storage is the Store
+// interface.
 //
 //   Server server(config, *store, tasks);
 //   uint16_t port = server.bind();      // the actual port when the config says 0
@@ -11,19 +13,23 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "access.h"
 #include "commit_queue.h"
 #include "config.h"
+#include "estimate_cache.h"
 #include "metrics.h"
 #include "store.h"
 #include "task.h"
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace residue {
 
@@ -35,9 +41,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Binds the configured address; returns the port (the chosen one for port 0).
-  /// Throws Error naming the address when it cannot.
+  /// Binds the configured address, and metrics_listen when set; returns the main port (the
+  /// chosen one for port 0). Throws Error naming the address when it cannot.
   uint16_t bind();
+  /// The metrics listener's port once bound; nullopt without metrics_listen.
+  std::optional<uint16_t> metrics_port() const { return metrics_port_; }
   /// Serves until stop(); then finishes in-flight requests and their commits.
   void run();
   /// Safe from any thread, once; also before run() has started listening (it then waits).
@@ -45,16 +53,26 @@ class Server {
 
  private:
   void add_routes();
+  /// The pre-routing check of every request: a token with the role its route needs, and for
+  /// uploads a declared length within max_body_bytes. Answers and returns false if refused.
+  bool admit(const httplib::Request& req, httplib::Response& res);
   const Task* find(const std::string& name) const;
+  /// The task's max_reports_per_batch: the configured one, lowered so that a batch parses into
+  /// at most max_positions_per_batch positions.
+  uint32_t max_reports(const Task& task) const;
 
   const DaemonConfig config_;
   Store& store_;
   std::map<std::string, Task> tasks_;
   Metrics metrics_;
   Access access_;
+  EstimateCache estimates_;
   std::unique_ptr<CommitQueue> commits_;
   std::unique_ptr<httplib::Server> http_;
-  std::atomic<bool> finished_{false};  // run() has returned
+  std::unique_ptr<httplib::Server> metrics_http_;  // with metrics_listen only
+  std::optional<uint16_t> metrics_port_;
+  std::atomic<bool> finished_{false};          // run()'s main listener has returned
+  std::atomic<bool> metrics_finished_{false};  // the metrics listener has returned
 };
 
 }  // namespace residue

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <span>
 #include <sstream>
 #include <string_view>
 
@@ -63,6 +64,17 @@ std::array<uint8_t, 32> parse_sha256_hex(const std::string& hex, const std::stri
   return out;
 }
 
+// A table's keys must all be known: a misspelt optional key would otherwise be ignored.
+void check_keys(const toml::table& table, std::span<const std::string_view> known,
+                const std::string& context) {
+  for (const auto& [key, value] : table) {
+    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+      throw Error(context + "unknown key \"" + std::string(key.str()) + "\" (line " +
+                  std::to_string(value.source().begin.line) + ").");
+    }
+  }
+}
+
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& path) {
   const std::filesystem::path p(path);
   return p.is_absolute() ? p : base / p;
@@ -98,15 +110,55 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
     throw Error(context + "moduli must be an array of integers.");
   }
   task.max_inflation = get<double>(t, "max_inflation", context).value_or(task.max_inflation);
-  for (const auto& [key, value] : t) {
-    static constexpr std::string_view kKnown[] = {"name",       "protocol", "epsilon",      "k",
-                                                  "dictionary", "moduli",   "max_inflation"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), key.str()) == std::end(kKnown)) {
-      throw Error(context + "unknown key \"" + std::string(key.str()) + "\" (line " +
-                  std::to_string(value.source().begin.line) + ").");
-    }
-  }
+  static constexpr std::string_view kKnown[] = {"name",       "protocol", "epsilon",      "k",
+                                                "dictionary", "moduli",   "max_inflation"};
+  check_keys(t, kKnown, context);
   return task;
+}
+
+std::vector<Role> parse_roles(const toml::table& t, const std::string& context) {
+  const toml::node* node = t.get("roles");
+  if (node == nullptr) return TokenConfig{}.roles;
+  const toml::array* names = node->as_array();
+  if (names == nullptr || names->empty()) {
+    throw Error(context +
+                "roles must be a non-empty array of \"report\", \"read\" and "
+                "\"admin\" (line " +
+                std::to_string(node->source().begin.line) + ").");
+  }
+  std::vector<Role> roles;
+  for (const toml::node& n : *names) {
+    const std::optional<std::string> name = n.value<std::string>();
+    std::optional<Role> role;
+    for (const Role r : {Role::kReport, Role::kRead, Role::kAdmin}) {
+      if (name && *name == role_name(r)) role = r;
+    }
+    if (!role) {
+      throw Error(context + "roles: unknown role " +
+                  (name ? "\"" + *name + "\"" : "(not a string)") + " (line " +
+                  std::to_string(n.source().begin.line) +
+                  "); the roles are \"report\", \"read\" and \"admin\".");
+    }
+    roles.push_back(*role);
+  }
+  return roles;
+}
+
+TokenConfig parse_token(const toml::table& t, const std::string& context) {
+  TokenConfig token;
+  token.name = require<std::string>(t, "name", context);
+  token.sha256 =
+      parse_sha256_hex(require<std::string>(t, "token_sha256", context), context + "token_sha256");
+  token.roles = parse_roles(t, context);
+  token.reports_per_second = get<double>(t, "reports_per_second", context).value_or(0);
+  if (auto q = get<int64_t>(t, "daily_quota", context))
+    token.daily_quota = non_negative(*q, context + "daily_quota");
+  if (token.reports_per_second < 0)
+    throw Error(context + "reports_per_second must not be negative.");
+  static constexpr std::string_view kKnown[] = {"name", "token_sha256", "roles",
+                                                "reports_per_second", "daily_quota"};
+  check_keys(t, kKnown, context);
+  return token;
 }
 
 // store = "sqlite" (default) | "postgres", the latter with a [postgres] table.
@@ -142,31 +194,44 @@ void parse_store(const toml::table& root, const std::string& file, DaemonConfig&
     }
     p.shard = static_cast<uint32_t>(*shard);
   }
-  for (const auto& [key, value] : *pg) {
-    if (key.str() != "conninfo" && key.str() != "shard") {
-      throw Error(context + "unknown key \"" + std::string(key.str()) + "\" (line " +
-                  std::to_string(value.source().begin.line) + ").");
-    }
-  }
+  static constexpr std::string_view kKnown[] = {"conninfo", "shard"};
+  check_keys(*pg, kKnown, context);
   c.store = StoreKind::kPostgres;
   c.postgres = std::move(p);
 }
 
 }  // namespace
 
-void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into) {
-  const std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-    throw Error(what + " must be host:port, but is \"" + listen + "\".");
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::kReport:
+      return "report";
+    case Role::kRead:
+      return "read";
+    case Role::kAdmin:
+      return "admin";
   }
-  const std::string port = listen.substr(colon + 1);
+  return "?";
+}
+
+Address parse_address(const std::string& text, const std::string& what) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw Error(what + " must be host:port, but is \"" + text + "\".");
+  }
+  const std::string port = text.substr(colon + 1);
   char* end = nullptr;
   const long value = std::strtol(port.c_str(), &end, 10);
   if (*end != '\0' || value < 0 || value > 65535) {
     throw Error(what + ": port must be in [0, 65535], but is \"" + port + "\".");
   }
-  into.host = listen.substr(0, colon);
-  into.port = static_cast<uint16_t>(value);
+  return {.host = text.substr(0, colon), .port = static_cast<uint16_t>(value)};
+}
+
+void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into) {
+  const Address address = parse_address(listen, what);
+  into.host = address.host;
+  into.port = address.port;
 }
 
 DaemonConfig load_config(const std::filesystem::path& path) {
@@ -197,22 +262,23 @@ DaemonConfig load_config(const std::filesystem::path& path) {
     c.max_commit_group =
         static_cast<uint32_t>(std::max<uint64_t>(1, non_negative(*v, file + "max_commit_group")));
   }
+  if (auto v = get<int64_t>(root, "max_positions_per_batch", file)) {
+    c.max_positions_per_batch =
+        std::max<uint64_t>(1, non_negative(*v, file + "max_positions_per_batch"));
+  }
+  if (auto v = get<int64_t>(root, "max_top", file)) {
+    c.max_top = static_cast<uint32_t>(
+        std::clamp<uint64_t>(non_negative(*v, file + "max_top"), 1, UINT32_MAX));
+  }
+  if (auto listen = get<std::string>(root, "metrics_listen", file))
+    c.metrics_listen = parse_address(*listen, file + "metrics_listen");
 
   if (const toml::array* tokens = root.get_as<toml::array>("tokens")) {
     for (std::size_t i = 0; i < tokens->size(); ++i) {
       const toml::table* t = (*tokens)[i].as_table();
       const std::string context = file + "tokens[" + std::to_string(i) + "]: ";
       if (t == nullptr) throw Error(context + "must be a table ([[tokens]]).");
-      TokenConfig token;
-      token.name = require<std::string>(*t, "name", context);
-      token.sha256 = parse_sha256_hex(require<std::string>(*t, "token_sha256", context),
-                                      context + "token_sha256");
-      token.reports_per_second = get<double>(*t, "reports_per_second", context).value_or(0);
-      if (auto q = get<int64_t>(*t, "daily_quota", context))
-        token.daily_quota = non_negative(*q, context + "daily_quota");
-      if (token.reports_per_second < 0)
-        throw Error(context + "reports_per_second must not be negative.");
-      c.tokens.push_back(std::move(token));
+      c.tokens.push_back(parse_token(*t, context));
     }
   }
   if (c.tokens.empty()) throw Error(file + "no [[tokens]]: every upload needs a bearer token.");

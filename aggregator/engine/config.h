@@ -16,10 +16,22 @@
 
 namespace residue {
 
+/// What a bearer token may do (docs/operators.md, "Tokens and roles").
+enum class Role {
+  kReport,  ///< upload batches; read the tasks' public parameters
+  kRead,    ///< read estimates (and /metrics on the main listener); the tasks' parameters
+  kAdmin,   ///< operator endpoints; implies kRead
+};
+
+/// "report", "read", "admin".
+const char* role_name(Role role);
+
 struct TokenConfig {
   std::string name;
   /// SHA-256 of the bearer token (the token itself is never in the file).
   std::array<uint8_t, 32> sha256{};
+  /// The least privilege by default: a device's upload token reads nothing but parameters.
+  std::vector<Role> roles = {Role::kReport};
   /// Sustained reports per second the token may upload (burst: one second's worth); 0: no limit.
   double reports_per_second = 0;
   /// Accepted reports per UTC day; 0: no quota.
@@ -56,9 +68,17 @@ struct PostgresConfig {
   uint32_t shard = 0;
 };
 
+struct Address {
+  std::string host;
+  uint16_t port = 0;  ///< 0: any free port
+};
+
 struct DaemonConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8750;
+  /// When set, GET /metrics is served there (plain HTTP, no token) and not on the main
+  /// listener; otherwise the main listener serves it to `read` tokens.
+  std::optional<Address> metrics_listen;
   StoreKind store = StoreKind::kSqlite;
   /// kSqlite: the store's directory.
   std::filesystem::path data_dir = "residue-data";
@@ -69,6 +89,11 @@ struct DaemonConfig {
   std::optional<TlsConfig> tls;
   uint64_t max_body_bytes = 64 << 20;
   uint32_t max_reports_per_batch = 100000;
+  /// Most report positions one batch may parse into (4 bytes each): a task's published
+  /// max_reports_per_batch is lowered to fit it (docs/operators.md, "Memory").
+  uint64_t max_positions_per_batch = uint64_t{1} << 24;
+  /// Largest `top` of GET /estimates.
+  uint32_t max_top = 1000;
   int read_timeout_seconds = 10;
   int threads = 8;
   /// Most batches committed in one transaction (group commit).
@@ -81,6 +106,8 @@ struct DaemonConfig {
 DaemonConfig load_config(const std::filesystem::path& path);
 
 /// Parses "host:port". Throws Error naming `what` on a bad form.
+Address parse_address(const std::string& text, const std::string& what);
+/// parse_address into the main listener's host and port.
 void parse_listen(const std::string& listen, const std::string& what, DaemonConfig& into);
 
 }  // namespace residue

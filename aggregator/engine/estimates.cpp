@@ -7,38 +7,55 @@
 
 namespace residue {
 
-TaskEstimates estimate_task(const Task& task, const Tally& tally, const TaskRecord& record,
-                            std::size_t top, Postprocess postprocess) {
+RankedEstimate::RankedEstimate(const Task& task, Tally tally, Postprocess postprocess)
+    : task_(task), tally_(std::move(tally)), postprocess_(postprocess) {
+  if (tally_.total_reports() == 0) return;
+  estimate_ = task_.protocol.estimator().estimate(tally_);
+  shown_ = residue::postprocess(estimate_.frequencies, postprocess_);
+  order_.resize(shown_.size());
+  std::iota(order_.begin(), order_.end(), 0u);
+}
+
+TaskEstimates RankedEstimate::top(std::size_t top, const TaskRecord& record) {
   TaskEstimates out;
-  out.task = task.name;
-  out.protocol_id = task.protocol.id();
-  out.k = task.protocol.params().k;
-  out.reports = tally.total_reports();
+  out.task = task_.name;
+  out.protocol_id = task_.protocol.id();
+  out.k = task_.protocol.params().k;
+  out.reports = tally_.total_reports();
   out.batches = record.batches;
   out.last_batch = record.last_batch;
-  out.postprocess = postprocess;
+  out.postprocess = postprocess_;
   if (out.reports == 0) return out;
+  out.solver_iterations = estimate_.solver_iterations;
 
-  const Estimate estimate = task.protocol.estimator().estimate(tally);
-  out.solver_iterations = estimate.solver_iterations;
-  const std::vector<double> shown = residue::postprocess(estimate.frequencies, postprocess);
-  std::vector<uint32_t> order(shown.size());
-  std::iota(order.begin(), order.end(), 0u);
-  const std::size_t n = std::min(top, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
-                    [&](uint32_t a, uint32_t b) { return shown[a] > shown[b]; });
-  order.resize(n);
-  const std::vector<double> se = task.protocol.standard_errors(tally, estimate, order);
+  const std::size_t n = std::min(top, order_.size());
+  const std::size_t ranked = stderr_.size();
+  if (n > ranked) {
+    // A strict total order: the values ranked so far stay where they are.
+    const auto first = order_.begin() + static_cast<std::ptrdiff_t>(ranked);
+    std::partial_sort(first, order_.begin() + static_cast<std::ptrdiff_t>(n), order_.end(),
+                      [&](uint32_t a, uint32_t b) {
+                        return shown_[a] > shown_[b] || (shown_[a] == shown_[b] && a < b);
+                      });
+    const std::vector<double> more = task_.protocol.standard_errors(
+        tally_, estimate_, std::span<const uint32_t>(order_).subspan(ranked, n - ranked));
+    stderr_.insert(stderr_.end(), more.begin(), more.end());
+  }
   for (std::size_t i = 0; i < n; ++i) {
-    const uint32_t v = order[i];
+    const uint32_t v = order_[i];
     ValueEstimate e{.index = v,
-                    .frequency = shown[v],
-                    .count = shown[v] * static_cast<double>(out.reports),
-                    .stderr_frequency = se[i]};
-    if (task.domain) e.value = task.domain->value_at(v);
+                    .frequency = shown_[v],
+                    .count = shown_[v] * static_cast<double>(out.reports),
+                    .stderr_frequency = stderr_[i]};
+    if (task_.domain) e.value = task_.domain->value_at(v);
     out.top.push_back(std::move(e));
   }
   return out;
+}
+
+TaskEstimates estimate_task(const Task& task, const Tally& tally, const TaskRecord& record,
+                            std::size_t top, Postprocess postprocess) {
+  return RankedEstimate(task, tally, postprocess).top(top, record);
 }
 
 nlohmann::json iso8601_or_null(int64_t unix_seconds) {

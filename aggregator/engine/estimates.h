@@ -1,6 +1,7 @@
 // The decode pipeline shared by the daemon's /estimates endpoint and `residue decode`: a
 // task's committed tally -> unbiased estimates -> optional post-processing -> the top values
-// with standard errors.
+// with standard errors. RankedEstimate keeps one decode for many requests (the daemon's
+// EstimateCache); estimate_task is the one-shot form.
 //
 //   TaskEstimates e = estimate_task(task, store.tally(task.name), record, 20, Postprocess::kNone);
 //   std::cout << to_json(e).dump(2);
@@ -38,8 +39,33 @@ struct TaskEstimates {
   std::vector<ValueEstimate> top;
 };
 
+/// One decode of a task's tally, its values ranked by the post-processed estimate (ties: the
+/// lower index first, so every top-n is a prefix of every longer one). The solve runs once, in
+/// the constructor; standard errors (MSS: a Gram solve per value) only for as many top values
+/// as have been asked for, and are kept. Not thread-safe: callers serialize top().
+class RankedEstimate {
+ public:
+  /// Decodes `tally`. Throws Error when it cannot be decoded yet (MSS: reports in too few
+  /// blocks to identify every value); a tally with no reports is no error.
+  /// REQUIRES: `task` outlives this.
+  RankedEstimate(const Task& task, Tally tally, Postprocess postprocess);
+
+  /// The `top` largest values with standard errors; the counters (batches, last batch) come
+  /// from `record`. With no reports, `top` is empty.
+  TaskEstimates top(std::size_t top, const TaskRecord& record);
+
+ private:
+  const Task& task_;
+  Tally tally_;
+  Postprocess postprocess_;
+  Estimate estimate_;
+  std::vector<double> shown_;    // after post-processing
+  std::vector<uint32_t> order_;  // its first stderr_.size() values are the top ones, ranked
+  std::vector<double> stderr_;   // of order_[i]
+};
+
 /// Estimates of `task` from `tally` (its committed counts) and `record` (its counters).
-/// With no reports, `top` is empty.
+/// With no reports, `top` is empty. Throws Error as RankedEstimate does.
 TaskEstimates estimate_task(const Task& task, const Tally& tally, const TaskRecord& record,
                             std::size_t top, Postprocess postprocess);
 

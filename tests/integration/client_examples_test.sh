@@ -23,6 +23,7 @@ data_dir = "data"
 [[tokens]]
 name = "examples"
 token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+roles = ["report", "read"]
 [[tasks]]
 name = "words"
 protocol = "mss"

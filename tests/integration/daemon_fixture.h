@@ -249,6 +249,9 @@ struct TokenSpec {
   std::string token = kToken;
   double reports_per_second = 0;  ///< 0: no limit
   uint64_t daily_quota = 0;       ///< 0: no quota
+  /// The tests upload and read with the default token; empty: no roles line (the daemon's
+  /// default, report only).
+  std::vector<std::string> roles = {"report", "read"};
 };
 
 struct TaskSpec {
@@ -274,6 +277,10 @@ struct DaemonSpec {
   std::vector<TaskSpec> tasks = {TaskSpec{}};
   std::optional<uint64_t> max_body_bytes;
   std::optional<uint32_t> max_reports_per_batch;
+  /// More top-level lines, e.g. "max_top = 10".
+  std::string extra_toml;
+  /// Serve /metrics on a listener of its own, on a free loopback port (metrics_port()).
+  bool metrics_listener = false;
   int threads = 4;
   std::optional<TlsSpec> tls;
   /// The store's top-level lines (default: SQLite in the data directory), e.g.
@@ -294,12 +301,15 @@ inline std::string config_toml(const DaemonSpec& spec, const std::filesystem::pa
   if (spec.max_body_bytes) out << "max_body_bytes = " << *spec.max_body_bytes << "\n";
   if (spec.max_reports_per_batch)
     out << "max_reports_per_batch = " << *spec.max_reports_per_batch << "\n";
+  if (spec.metrics_listener) out << "metrics_listen = \"127.0.0.1:0\"\n";
+  out << spec.extra_toml;
   out << spec.store_toml;  // may open a table: after every top-level key
   for (const TokenSpec& t : spec.tokens) {
     out << "\n[[tokens]]\nname = " << toml_string(t.name) << "\ntoken_sha256 = \""
         << sha256_hex(t.token) << "\"\n";
     if (t.reports_per_second > 0) out << "reports_per_second = " << t.reports_per_second << "\n";
     if (t.daily_quota > 0) out << "daily_quota = " << t.daily_quota << "\n";
+    if (!t.roles.empty()) out << "roles = " << nlohmann::json(t.roles).dump() << "\n";
   }
   for (const TaskSpec& t : spec.tasks) {
     out << "\n[[tasks]]\nname = " << toml_string(t.name)
@@ -354,6 +364,17 @@ class DaemonProcess {
       return false;
     }
     port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    if (spec_.metrics_listener) {
+      static const std::regex kMetrics(
+          R"(^residued: metrics on http://127\.0\.0\.1:(\d+)/metrics)");
+      const std::optional<std::string> next = process_->read_line(timeout);
+      if (!next || !std::regex_search(*next, m, kMetrics)) {
+        process_->signal(SIGKILL);
+        exit_code_ = process_->wait(10s);
+        return false;
+      }
+      metrics_port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    }
     exit_code_.reset();
     return true;
   }
@@ -404,6 +425,8 @@ class DaemonProcess {
 
   std::optional<int> exit_code() const { return exit_code_; }
   uint16_t port() const { return port_; }
+  /// With DaemonSpec::metrics_listener: the metrics listener's port.
+  uint16_t metrics_port() const { return metrics_port_; }
   std::string url() const {
     return std::string(spec_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   }
@@ -437,7 +460,24 @@ class DaemonProcess {
   std::filesystem::path config_, data_dir_, stderr_;
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
   std::optional<int> exit_code_;
+};
+
+/// A daemon started in a temporary directory of its own, and a client with the default
+/// token: how most daemon tests begin.
+///
+///   RunningDaemon d({.tasks = {{.name = "words", .protocol = "oue"}}});
+///   get_json(*d.http, "/v1/tasks/words/estimates");
+struct RunningDaemon {
+  explicit RunningDaemon(DaemonSpec spec = {}) : daemon(dir, std::move(spec)) {
+    daemon.start();
+    http = daemon.client();
+  }
+
+  TempDir dir;
+  DaemonProcess daemon;
+  std::unique_ptr<httplib::Client> http;
 };
 
 /// Status and JSON body of a GET; status 0 and a null body when there was no answer.

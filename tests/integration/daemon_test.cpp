@@ -364,7 +364,7 @@ TEST_CASE("metrics are Prometheus text with batch results, report counts and his
   require_duplicate(upload(*http, "words", batch));
   require_error(upload(*http, "nope", batch), 404);
 
-  const httplib::Result r = daemon.client("")->Get("/metrics");
+  const httplib::Result r = daemon.client()->Get("/metrics");  // a read token
   REQUIRE(r);
   REQUIRE(r->status == 200);
   CHECK(r->get_header_value("Content-Type").rfind("text/plain", 0) == 0);
