@@ -53,6 +53,20 @@ enum {
 
 enum { RESIDUE_MEMOIZE_OFF = 0, RESIDUE_MEMOIZE_PERMANENT = 1 };
 
+/* Where secrets the app does not supply come from (docs/client.md, "Secrets"). */
+enum {
+  RESIDUE_SECRETS_FILE_FALLBACK = 0, /* created in state_dir (mode 0600) */
+  RESIDUE_SECRETS_APP_ONLY = 1       /* none: create fails rather than write a secret file */
+};
+
+/* The app's keystore (Android Keystore, iOS Keychain, libsecret): writes the secret `name`
+ * ("device.secret", "queue.key"), exactly `size` bytes, to `out`, creating it in the keystore
+ * on first use, and returns 0; or returns a negative code of the app's choosing, and
+ * residue_client_create fails with RESIDUE_E_OPEN naming the secret and the code. Called
+ * during residue_client_create only. */
+typedef int (*residue_secret_provider_t)(void* context, const char* name, uint8_t* out,
+                                         size_t size);
+
 typedef struct residue_client residue_client_t;
 
 typedef struct residue_client_options {
@@ -64,17 +78,25 @@ typedef struct residue_client_options {
   double max_epsilon;            /* refuse tasks with a larger epsilon */
   int memoize;                   /* RESIDUE_MEMOIZE_OFF or RESIDUE_MEMOIZE_PERMANENT */
   uint32_t budget_reports;       /* at most this many reports per period; 0: no budget */
-  int64_t budget_period_seconds; /* length of the budget period */
+  int64_t budget_period_seconds; /* length of the budget period, positive */
   uint32_t batch_size;           /* reports per uploaded batch */
-  /* Secret behind memoized reports (at least 32 bytes), or NULL to keep one in state_dir. */
+  /* Secret behind memoized reports (at least 32 bytes), or NULL: from secret_provider, or
+   * else kept in state_dir. Copied by residue_client_create. */
   const uint8_t* device_secret;
   size_t device_secret_size;
-  /* AES-256 key (32 bytes) of the queue at rest, or NULL to keep one in state_dir. */
+  /* AES-256 key (32 bytes) of the queue at rest, or NULL: from secret_provider, or else kept
+   * in state_dir. Copied by residue_client_create. */
   const uint8_t* queue_key;
+  /* Supplies the secrets not given above, or NULL; context is passed to it as is. */
+  residue_secret_provider_t secret_provider;
+  void* secret_provider_context;
+  int secrets;                /* RESIDUE_SECRETS_FILE_FALLBACK or RESIDUE_SECRETS_APP_ONLY */
+  uint32_t max_memo_versions; /* memoize under at most this many task versions; 0: no limit */
 } residue_client_options_t;
 
-/* Fills `options` with the defaults (max_epsilon 4, no memoization, no budget, daily period,
- * batches of 1000); the caller sets url, token, task and state_dir. */
+/* Fills `options` with the defaults (max_epsilon 4, no memoization, at most 4 memoized task
+ * versions, no budget, daily period, batches of 1000, secrets kept in state_dir unless
+ * supplied); the caller sets url, token, task and state_dir. */
 RESIDUE_API void residue_client_options_init(residue_client_options_t* options) RESIDUE_NONNULL(1);
 
 /* Opens the client (fetching and checking the task's parameters unless cached). */

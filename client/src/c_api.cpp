@@ -1,11 +1,16 @@
 // The C ABI (client/include/residue_client.h): a thin shell over residue::Client that catches
 // every exception at the boundary and keeps the last error per thread.
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "residue/client/client.h"
+#include "residue/core/error.h"
 #include "residue_client.h"
 
 struct residue_client {
@@ -57,6 +62,25 @@ int from_status(residue_client* client, residue::Status s) {
   return status_code(s);
 }
 
+// The C provider as a residue::SecretProvider: a code other than 0 becomes an Error.
+residue::SecretProvider secret_provider(residue_secret_provider_t provider, void* context) {
+  return [provider, context](std::string_view name, std::size_t size) {
+    std::vector<uint8_t> secret(size);
+    const int code = provider(context, std::string(name).c_str(), secret.data(), size);
+    if (code != 0) {
+      OPENSSL_cleanse(secret.data(), secret.size());
+      throw residue::Error("the app's secret_provider returned " + std::to_string(code) + ".");
+    }
+    return secret;
+  };
+}
+
+// Wipes the copies of the app's secrets in `o` once the client has its own.
+void wipe_secrets(residue::ClientOptions& o) {
+  if (o.device_secret) OPENSSL_cleanse(o.device_secret->data(), o.device_secret->size());
+  if (o.queue_key) OPENSSL_cleanse(o.queue_key->data(), o.queue_key->size());
+}
+
 }  // namespace
 
 extern "C" {
@@ -67,6 +91,8 @@ void residue_client_options_init(residue_client_options_t* options) {
   options->memoize = RESIDUE_MEMOIZE_OFF;
   options->budget_period_seconds = 24 * 3600;
   options->batch_size = 1000;
+  options->secrets = RESIDUE_SECRETS_FILE_FALLBACK;
+  options->max_memo_versions = residue::ClientOptions{}.max_memo_versions;
 }
 
 int residue_client_create(residue_client_t** p_client, const residue_client_options_t* options) {
@@ -81,6 +107,17 @@ int residue_client_create(residue_client_t** p_client, const residue_client_opti
       last_error = "memoize must be RESIDUE_MEMOIZE_OFF or RESIDUE_MEMOIZE_PERMANENT";
       return RESIDUE_E_INVALID;
     }
+    if (options->secrets != RESIDUE_SECRETS_FILE_FALLBACK &&
+        options->secrets != RESIDUE_SECRETS_APP_ONLY) {
+      last_error = "secrets must be RESIDUE_SECRETS_FILE_FALLBACK or RESIDUE_SECRETS_APP_ONLY";
+      return RESIDUE_E_INVALID;
+    }
+    // Zero or below would start a new period at every record: no budget at all.
+    if (options->budget_period_seconds <= 0) {
+      last_error = "budget_period_seconds must be positive, but is " +
+                   std::to_string(options->budget_period_seconds);
+      return RESIDUE_E_INVALID;
+    }
     residue::ClientOptions o;
     o.url = options->url;
     o.token = options->token;
@@ -90,6 +127,7 @@ int residue_client_create(residue_client_t** p_client, const residue_client_opti
     o.max_epsilon = options->max_epsilon;
     o.memoize = options->memoize == RESIDUE_MEMOIZE_PERMANENT ? residue::Memoize::kPermanent
                                                               : residue::Memoize::kOff;
+    o.max_memo_versions = options->max_memo_versions;
     o.budget_reports = options->budget_reports;
     o.budget_period = std::chrono::seconds(options->budget_period_seconds);
     o.batch_size = options->batch_size;
@@ -101,7 +139,19 @@ int residue_client_create(residue_client_t** p_client, const residue_client_opti
       o.queue_key.emplace();
       std::copy(options->queue_key, options->queue_key + o.queue_key->size(), o.queue_key->begin());
     }
-    *p_client = new residue_client{residue::Client::open(o)};
+    if (options->secret_provider != nullptr) {
+      o.secret_provider =
+          secret_provider(options->secret_provider, options->secret_provider_context);
+    }
+    o.secrets = options->secrets == RESIDUE_SECRETS_APP_ONLY ? residue::Secrets::kAppOnly
+                                                             : residue::Secrets::kFileFallback;
+    try {
+      *p_client = new residue_client{residue::Client::open(o)};
+    } catch (...) {
+      wipe_secrets(o);
+      throw;
+    }
+    wipe_secrets(o);
     return RESIDUE_OK;
   });
 }

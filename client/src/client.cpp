@@ -1,20 +1,18 @@
 // The Client: parameters, memoization, budget, queue and uploads (client/residue/client.h).
 #include "residue/client/client.h"
 
-#include <fcntl.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
+#include <cctype>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "durable_file.h"
 #include "report_queue.h"
 #include "residue/core/domain.h"
 #include "residue/core/error.h"
@@ -28,108 +26,98 @@
 namespace residue {
 namespace {
 
-// Personalization of memoized streams: the format is part of what makes a memoized report
-// stable, so it is versioned like every other encoding.
-constexpr std::string_view kMemoLabel = "residue.memo.1";
+// Personalization labels of memoized streams: the format is part of what makes a memoized
+// report stable, so it is versioned like every other encoding. Index tasks keep the first
+// format (their reports must not change); a dictionary value's stream follows the value.
+constexpr std::string_view kMemoIndexLabel = "residue.memo.1";
+constexpr std::string_view kMemoValueLabel = "residue.memo.value.1";
 
-// Writes all of `bytes` to `fd` and fsyncs it. False on failure, errno set.
-bool write_and_sync(int fd, std::span<const uint8_t> bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return ::fsync(fd) == 0;
-}
+constexpr std::size_t kSecretBytes = 32;
+constexpr const char* kDeviceSecretName = "device.secret";
+constexpr const char* kQueueKeyName = "queue.key";
 
-// A fresh file next to `path` with a unique name, holding `bytes` (fsync'ed), mode 0600.
-std::filesystem::path write_temporary(const std::filesystem::path& path,
-                                      std::span<const uint8_t> bytes) {
-  std::string name = path.string() + ".XXXXXX";
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0)
-    throw Error("cannot create a file next to \"" + path.string() + "\": " + std::strerror(errno) +
-                ".");
-  const bool ok = ::fchmod(fd, 0600) == 0 && write_and_sync(fd, bytes);
-  const int err = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(name.c_str());
-    throw Error("cannot write \"" + name + "\": " + std::strerror(err) + ".");
+// A secret's bytes, wiped (OPENSSL_cleanse) when destroyed, on error paths too.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  Secret(Secret&& other) noexcept : bytes_(std::move(other.bytes_)) {}
+  Secret& operator=(Secret&& other) noexcept {
+    wipe();
+    bytes_ = std::move(other.bytes_);
+    return *this;
   }
-  return name;
-}
+  ~Secret() { wipe(); }
 
-// Replaces `path` with `bytes` atomically (temporary file, fsync, rename), mode 0600.
-void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
-  const std::filesystem::path temp = write_temporary(path, bytes);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    throw Error("cannot replace \"" + path.string() + "\": " + std::strerror(err) + ".");
-  }
-}
+  std::span<const uint8_t> bytes() const { return bytes_; }
 
-// The file's bytes; nothing if it does not exist. Any other failure to read it is an Error:
-// state that exists but cannot be read must not be silently replaced.
-std::optional<std::vector<uint8_t>> read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    throw Error("cannot read \"" + path.string() + "\": " + std::strerror(errno) + ".");
-  }
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      throw Error("cannot read \"" + path.string() + "\": " + std::strerror(err) + ".");
-    }
-    if (n == 0) break;
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  }
-  ::close(fd);
-  return bytes;
-}
+ private:
+  void wipe() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+
+  std::vector<uint8_t> bytes_;
+};
 
 // A secret kept in the state directory (mode 0600), created from the CSPRNG on first use.
-// Clients of several tasks may open one state directory at once: the first to link its
-// secret into place wins (link() fails if the name exists), and every other one reads it.
-std::vector<uint8_t> load_or_create_secret(const std::filesystem::path& path, std::size_t size) {
-  std::optional<std::vector<uint8_t>> secret = read_file(path);
-  if (!secret) {
-    std::vector<uint8_t> fresh(size);
+// Clients of several tasks may open one state directory at once: the first to create it wins,
+// and every other one reads it.
+Secret load_or_create_secret(const std::filesystem::path& path) {
+  std::optional<std::vector<uint8_t>> stored = read_file(path);
+  if (!stored) {
+    std::vector<uint8_t> bytes(kSecretBytes);
     Csprng rng;
-    for (std::size_t i = 0; i < size; i += 8) {
+    for (std::size_t i = 0; i < kSecretBytes; i += 8) {
       const uint64_t word = rng.next_u64();
-      std::memcpy(fresh.data() + i, &word, std::min<std::size_t>(8, size - i));
+      std::memcpy(bytes.data() + i, &word, std::min<std::size_t>(8, kSecretBytes - i));
     }
-    const std::filesystem::path temp = write_temporary(path, fresh);
-    const bool linked = ::link(temp.c_str(), path.c_str()) == 0;
-    const int err = errno;
-    ::unlink(temp.c_str());
-    OPENSSL_cleanse(fresh.data(), fresh.size());
-    if (!linked && err != EEXIST) {
-      throw Error("cannot create \"" + path.string() + "\": " + std::strerror(err) + ".");
-    }
-    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-    secret = read_file(path);  // ours, or the one that won the race
-    if (!secret) throw Error("\"" + path.string() + "\" vanished while it was created.");
+    const Secret fresh(std::move(bytes));
+    create_durable_file(path, fresh.bytes());
+    stored = read_file(path);  // ours, or the one that won the race
+    if (!stored) throw Error("\"" + path.string() + "\" vanished while it was created.");
   }
-  if (secret->size() != size) {
-    throw Error("\"" + path.string() + "\" holds " + std::to_string(secret->size()) +
-                " bytes, expected " + std::to_string(size) + ": corrupt state.");
+  Secret secret(std::move(*stored));
+  if (secret.bytes().size() != kSecretBytes) {
+    throw Error("\"" + path.string() + "\" holds " + std::to_string(secret.bytes().size()) +
+                " bytes, expected " + std::to_string(kSecretBytes) + ": corrupt state.");
   }
-  return *secret;
+  return secret;
+}
+
+// The secret `name` the app did not pass as bytes: from its provider, or else (unless it
+// asked for kAppOnly) from a file of that name in the state directory.
+Secret app_or_file_secret(const ClientOptions& o, const std::string& name) {
+  if (o.secret_provider) {
+    Secret secret;
+    try {
+      secret = Secret(o.secret_provider(name, kSecretBytes));
+    } catch (const std::exception& e) {
+      throw Error("client: the secret provider refused \"" + name + "\": " + e.what());
+    }
+    if (secret.bytes().size() != kSecretBytes) {
+      throw Error("client: the secret provider returned " + std::to_string(secret.bytes().size()) +
+                  " bytes for \"" + name + "\", expected " + std::to_string(kSecretBytes) + ".");
+    }
+    return secret;
+  }
+  if (o.secrets == Secrets::kAppOnly) {
+    throw Error("client: secrets = kAppOnly, but the app supplies \"" + name +
+                "\" neither as bytes nor through a secret_provider.");
+  }
+  return load_or_create_secret(o.state_dir / name);
+}
+
+// The options a client keeps for its lifetime: without the app's secrets, which it copies
+// once (and wipes when done).
+ClientOptions without_secrets(ClientOptions o) {
+  if (o.device_secret) OPENSSL_cleanse(o.device_secret->data(), o.device_secret->size());
+  if (o.queue_key) OPENSSL_cleanse(o.queue_key->data(), o.queue_key->size());
+  o.device_secret.reset();
+  o.queue_key.reset();
+  o.secret_provider = nullptr;
+  return o;
+}
+
+void put_u32(uint32_t x, std::vector<uint8_t>& out) {
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<uint8_t>(x >> shift));
 }
 
 int64_t unix_now() {
@@ -138,10 +126,11 @@ int64_t unix_now() {
       .count();
 }
 
-// What the client keeps of a task: the parameters as published, their hash, the domain.
+// What the client keeps of a task: the parameters as published, their hashes, the domain.
 struct TaskInfo {
   ClientProtocol protocol;
-  ParamsHash hash{};
+  ParamsHash hash{};         // task_hash: parameters and dictionary; in batches and the queue
+  ParamsHash params_hash{};  // of the parameters alone: the nonce of memoized streams
   std::optional<Domain> domain;
   std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
   uint32_t max_reports_per_batch = UINT32_MAX;  // the daemon refuses larger batches (413)
@@ -152,11 +141,22 @@ TaskInfo task_info_or_throw(const nlohmann::json& published, const ClientOptions
   const std::string hash_text = published.at("params_hash").get<std::string>();
   TaskInfo info{.protocol = make_client_protocol(params_from_json(published.at("params"))),
                 .published = published};
-  info.hash = params_hash(info.protocol.params);
   info.codec = std::make_shared<const ReportCodec>(info.protocol.shape);
+  if (published.contains("domain") && published["domain"].at("kind") == "dictionary") {
+    info.domain =
+        Domain::dictionary(published["domain"].at("values").get<std::vector<std::string>>());
+    if (info.domain->size() != info.protocol.params.k) {
+      throw Error("the dictionary holds " + std::to_string(info.domain->size()) +
+                  " values but k = " + std::to_string(info.protocol.params.k) + ".");
+    }
+  }
+  // The dictionary is part of the task: reports of indices into one order must never be
+  // counted under another.
+  info.params_hash = params_hash(info.protocol.params);
+  info.hash = task_hash(info.protocol.params, info.domain ? info.domain->id() : "");
   if (to_hex(info.hash) != hash_text) {
-    throw Error("the daemon's parameter hash " + hash_text + " is not " + to_hex(info.hash) +
-                ", what this client computes from the parameters.");
+    throw Error("the daemon's task hash " + hash_text + " is not " + to_hex(info.hash) +
+                ", what this client computes from the parameters and the dictionary.");
   }
   if (info.protocol.params.epsilon > o.max_epsilon) {
     throw Error("epsilon = " + std::to_string(info.protocol.params.epsilon) +
@@ -166,15 +166,29 @@ TaskInfo task_info_or_throw(const nlohmann::json& published, const ClientOptions
     info.max_reports_per_batch = published["max_reports_per_batch"].get<uint32_t>();
     if (info.max_reports_per_batch == 0) throw Error("max_reports_per_batch is 0.");
   }
-  if (published.contains("domain") && published["domain"].at("kind") == "dictionary") {
-    info.domain =
-        Domain::dictionary(published["domain"].at("values").get<std::vector<std::string>>());
-    if (info.domain->size() != info.protocol.params.k) {
-      throw Error("the dictionary holds " + std::to_string(info.domain->size()) +
-                  " values but k = " + std::to_string(info.protocol.params.k) + ".");
-    }
-  }
   return info;
+}
+
+// The personalization of the memoized stream of value `index` of `task`: the value's bytes for
+// a dictionary task (so a reordered dictionary does not give a value a fresh stream), the index
+// for a task of bare indices. Each field has its length or a fixed size: no two inputs share
+// one string.
+std::vector<uint8_t> memo_personalization(const TaskInfo& task, const std::string& name,
+                                          uint32_t index) {
+  std::vector<uint8_t> out;
+  if (task.domain) {
+    const std::string& value = task.domain->value_at(index);
+    out.assign(kMemoValueLabel.begin(), kMemoValueLabel.end());
+    put_u32(static_cast<uint32_t>(name.size()), out);
+    out.insert(out.end(), name.begin(), name.end());
+    put_u32(static_cast<uint32_t>(value.size()), out);
+    out.insert(out.end(), value.begin(), value.end());
+  } else {
+    out.assign(kMemoIndexLabel.begin(), kMemoIndexLabel.end());
+    out.insert(out.end(), name.begin(), name.end());
+    put_u32(index, out);
+  }
+  return out;
 }
 
 // The task's description, checked (known protocol, epsilon within the app's bound, hash), as
@@ -189,13 +203,20 @@ TaskInfo task_info(std::string_view text, const ClientOptions& o, const std::str
 
 class ClientImpl final : public Client {
  public:
-  explicit ClientImpl(const ClientOptions& o) : options_(o) {
+  explicit ClientImpl(const ClientOptions& o) : options_(without_secrets(o)) {
     if (o.url.empty() || o.token.empty() || o.task.empty() || o.state_dir.empty()) {
       throw Error("client: url, token, task and state_dir are all required.");
     }
     if (o.batch_size == 0) throw Error("client: batch_size must be at least 1.");
+    if (o.budget_period.count() <= 0) {
+      throw Error("client: budget_period must be positive, but is " +
+                  std::to_string(o.budget_period.count()) + " s.");
+    }
     if (o.task.find_first_of("/?#% ") != std::string::npos) {
       throw Error("client: task \"" + o.task + "\" is not a valid task name.");
+    }
+    if (o.device_secret && o.device_secret->size() < kSecretBytes) {
+      throw Error("client: device_secret must hold at least 32 bytes.");
     }
     std::error_code ec;
     std::filesystem::create_directories(o.state_dir, ec);
@@ -203,17 +224,25 @@ class ClientImpl final : public Client {
       throw Error("client: cannot create \"" + o.state_dir.string() + "\": " + ec.message() + ".");
     std::filesystem::permissions(o.state_dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
-    secret_ = o.device_secret ? *o.device_secret
-                              : load_or_create_secret(o.state_dir / "device.secret", 32);
-    if (secret_.size() < 32) throw Error("client: device_secret must hold at least 32 bytes.");
-    QueueKey key{};
-    if (o.queue_key) {
-      key = *o.queue_key;
-    } else {
-      const std::vector<uint8_t> stored = load_or_create_secret(o.state_dir / "queue.key", 32);
-      std::copy(stored.begin(), stored.end(), key.begin());
+    // The device secret serves memoized reports only: without them, none is made or asked for.
+    if (o.memoize == Memoize::kPermanent) {
+      secret_ =
+          o.device_secret ? Secret(*o.device_secret) : app_or_file_secret(o, kDeviceSecretName);
     }
-    queue_ = std::make_unique<ReportQueue>(o.state_dir / ("queue-" + o.task), key);
+    QueueKey key{};
+    {
+      const Secret stored =
+          o.queue_key ? Secret(std::vector<uint8_t>(o.queue_key->begin(), o.queue_key->end()))
+                      : app_or_file_secret(o, kQueueKeyName);
+      std::copy(stored.bytes().begin(), stored.bytes().end(), key.begin());
+    }
+    try {
+      queue_ = std::make_unique<ReportQueue>(o.state_dir / ("queue-" + o.task), key);
+    } catch (...) {
+      OPENSSL_cleanse(key.data(), key.size());
+      throw;
+    }
+    OPENSSL_cleanse(key.data(), key.size());
     if (std::optional<std::vector<uint8_t>> cached = read_file(params_path())) {
       task_ = std::make_shared<const TaskInfo>(
           task_info(std::string_view(reinterpret_cast<const char*>(cached->data()), cached->size()),
@@ -222,10 +251,8 @@ class ClientImpl final : public Client {
       task_ = fetch_parameters();
     }
     load_budget();
+    load_memo_versions();
   }
-
-  // The secret should not outlive the client in freed memory.
-  ~ClientImpl() override { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 
   Status record(std::string_view value) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -338,7 +365,7 @@ class ClientImpl final : public Client {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.budget_reports == 0) return UINT64_MAX;
     const int64_t now = unix_now();
-    if (now >= period_start_ + options_.budget_period.count()) return options_.budget_reports;
+    if (now - period_start_ >= options_.budget_period.count()) return options_.budget_reports;
     return options_.budget_reports - std::min<uint64_t>(used_, options_.budget_reports);
   }
 
@@ -360,6 +387,7 @@ class ClientImpl final : public Client {
   std::filesystem::path budget_path() const {
     return options_.state_dir / ("budget-" + options_.task);
   }
+  std::filesystem::path memo_path() const { return options_.state_dir / ("memo-" + options_.task); }
 
   // REQUIRES: mu_ held.
   Status fail(Status s, std::string message) {
@@ -397,8 +425,8 @@ class ClientImpl final : public Client {
     }
     auto info = std::make_shared<const TaskInfo>(task_info(r->body, options_, options_.url));
     const std::string text = info->published.dump();
-    write_file(params_path(),
-               std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    write_durable_file(params_path(),
+                       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     return info;
   }
 
@@ -406,22 +434,66 @@ class ClientImpl final : public Client {
     if (std::optional<std::vector<uint8_t>> stored = read_file(budget_path())) {
       std::istringstream in(std::string(stored->begin(), stored->end()));
       in >> period_start_ >> used_;
-      if (!in) throw Error("client: \"" + budget_path().string() + "\" is corrupt.");
+      if (!in || period_start_ < 0)
+        throw Error("client: \"" + budget_path().string() + "\" is corrupt.");
     }
   }
 
   void save_budget() {
     const std::string text = std::to_string(period_start_) + " " + std::to_string(used_) + "\n";
-    write_file(budget_path(),
-               std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    write_durable_file(budget_path(),
+                       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  }
+
+  // The task hashes memoized reports were made under, one per line in hex.
+  void load_memo_versions() {
+    std::optional<std::vector<uint8_t>> stored = read_file(memo_path());
+    if (!stored) return;
+    std::istringstream in(std::string(stored->begin(), stored->end()));
+    for (std::string line; std::getline(in, line);) {
+      const bool hex = line.size() == 2 * sizeof(ParamsHash) &&
+                       std::all_of(line.begin(), line.end(), [](unsigned char c) {
+                         return std::isdigit(c) || (c >= 'a' && c <= 'f');
+                       });
+      if (!hex) {
+        throw Error("client: \"" + memo_path().string() + "\" is corrupt (line \"" + line +
+                    "\" is not a task hash).");
+      }
+      memo_versions_.push_back(line);
+    }
+  }
+
+  // REQUIRES: mu_ held.
+  void add_memo_version(const std::string& hash) {
+    std::string text;
+    for (const std::string& h : memo_versions_) text += h + "\n";
+    text += hash + "\n";
+    write_durable_file(memo_path(),
+                       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    memo_versions_.push_back(hash);
   }
 
   // REQUIRES: mu_ held.
   Status record_locked(uint32_t index) {
     try {
+      const bool memoize = options_.memoize == Memoize::kPermanent;
+      // Each version of the task is one more memoized look at every value: bounded, and the
+      // version is remembered before its first report is queued.
+      const std::string version = to_hex(task_->hash);
+      const bool new_version = memoize && std::find(memo_versions_.begin(), memo_versions_.end(),
+                                                    version) == memo_versions_.end();
+      if (new_version && options_.max_memo_versions > 0 &&
+          memo_versions_.size() >= options_.max_memo_versions) {
+        return fail(Status::kInvalid,
+                    "memoized reports of task \"" + options_.task + "\" were made under " +
+                        std::to_string(memo_versions_.size()) +
+                        " versions of its parameters (max_memo_versions = " +
+                        std::to_string(options_.max_memo_versions) + "); version " + version +
+                        " would be another look at every value: nothing was recorded");
+      }
       if (options_.budget_reports > 0) {
         const int64_t now = unix_now();
-        if (now >= period_start_ + options_.budget_period.count()) {
+        if (now - period_start_ >= options_.budget_period.count()) {
           period_start_ = now;
           used_ = 0;
         }
@@ -436,21 +508,18 @@ class ClientImpl final : public Client {
         save_budget();
       }
       Report report;
-      if (options_.memoize == Memoize::kPermanent) {
-        // The same (secret, task parameters, value) always gives the same stream, so the same
+      if (memoize) {
+        if (new_version) add_memo_version(version);
+        // The same (secret, parameters, value) always gives the same stream, so the same
         // report: repeating it reveals nothing new, and nothing about the value is stored.
-        std::vector<uint8_t> personalization(kMemoLabel.begin(), kMemoLabel.end());
-        personalization.insert(personalization.end(), options_.task.begin(), options_.task.end());
-        for (int shift = 0; shift < 32; shift += 8) {
-          personalization.push_back(static_cast<uint8_t>(index >> shift));
-        }
-        HmacDrbg memo(secret_, task_->hash, personalization);
+        HmacDrbg memo(secret_.bytes(), task_->params_hash,
+                      memo_personalization(*task_, options_.task, index));
         task_->protocol.encoder->encode(index, memo, report);
       } else {
         task_->protocol.encoder->encode(index, rng_, report);
       }
-      // Queued with the hash of the parameters it was encoded under (flush() drops it if they
-      // change before it is uploaded).
+      // Queued with the hash of the task it was encoded under (flush() drops it if that
+      // changes before it is uploaded).
       std::vector<uint8_t> record(task_->hash.begin(), task_->hash.end());
       const std::vector<uint8_t> bytes = task_->codec->to_bytes(report);
       record.insert(record.end(), bytes.begin(), bytes.end());
@@ -489,12 +558,13 @@ class ClientImpl final : public Client {
   const ClientOptions options_;
   mutable std::mutex mu_;  // everything below
   std::mutex flush_mu_;    // one flush at a time
-  std::vector<uint8_t> secret_;
+  Secret secret_;          // the device secret; empty without memoization
   std::unique_ptr<ReportQueue> queue_;
   std::shared_ptr<const TaskInfo> task_;  // replaced whole by refresh_parameters()
   Csprng rng_;
   int64_t period_start_ = 0;
   uint64_t used_ = 0;
+  std::vector<std::string> memo_versions_;  // task hashes (hex) memoized reports were made under
   std::string last_error_;
 };
 

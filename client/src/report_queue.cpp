@@ -17,6 +17,7 @@
 #include <system_error>
 #include <utility>
 
+#include "durable_file.h"
 #include "residue/core/error.h"
 
 // On disk, each record is
@@ -178,14 +179,6 @@ bool write_fully(int fd, off_t offset, std::span<const uint8_t> bytes) {
   return true;
 }
 
-void sync_directory(const Path& file) {
-  const Path dir = file.has_parent_path() ? file.parent_path() : Path(".");
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    throw_io(file, "fsync of its directory failed", errno);
-  }
-}
-
 // Takes an exclusive lock, so that two queues never append to the same file, and makes sure
 // the mode is 0600 even for a file created by someone else.
 void lock_and_protect(int fd, const Path& path) {
@@ -239,6 +232,7 @@ void append(int& fd, const Path& path, std::span<const uint8_t> bytes) {
 
 // Writes `waiting` as records 0..n-1 of a fresh log at <path>.tmp (fsync'ed, locked) and
 // renames it over `path`. The caller must adopt the returned fd, then sync the directory.
+// (Not write_durable_file: the queue keeps the new file open, and locked before it is named.)
 Fd rewrite_log(const Path& path, const QueueKey& key,
                const std::vector<std::vector<uint8_t>>& waiting) {
   Path tmp = path;
@@ -355,7 +349,7 @@ ReportQueue::ReportQueue(std::filesystem::path path, const QueueKey& key)
       tmp += ".tmp";
       ::unlink(tmp.c_str());  // left by a compaction that crashed before its rename
     }
-    if (created || compact) sync_directory(path_);
+    if (created || compact) sync_parent_directory(path_);
     fd_ = fd.release();
   } catch (...) {
     OPENSSL_cleanse(key_.data(), key_.size());
@@ -433,7 +427,7 @@ void ReportQueue::acknowledge(const BatchId& id) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fresh.release();
   records_ = waiting_.size();
-  sync_directory(path_);
+  sync_parent_directory(path_);
 }
 
 std::size_t ReportQueue::batched_reports() const {

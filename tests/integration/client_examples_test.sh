@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The client examples end to end (issue 5): residued on loopback with a dictionary task, the C
-# example (linked against libresidue_client.so) and the C++ example record and upload words,
-# and the daemon's estimates count every one of them.
+# example (linked against libresidue_client.so, once with its secrets in a stand-in keystore)
+# and the C++ example record and upload words, and the daemon's estimates count every one.
 #   client_examples_test.sh RESIDUED CLIENT_EXAMPLE_C CLIENT_EXAMPLE_CPP
 set -euo pipefail
 residued=$1 example_c=$2 example_cpp=$3
@@ -41,6 +41,16 @@ url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.out") || fail "residued did 
 
 "$example_c" "$url" "$token" words "$work/device-c" the of the and you || fail "the C example"
 "$example_cpp" "$url" "$token" words "$work/device-cpp" a in is || fail "the C++ example"
+# Secrets from the app's keystore (issue 12): none in the state directory, both in the keystore,
+# and a second run finds them there (its queue opens under the same key).
+for run in 1 2; do
+  RESIDUE_KEYSTORE="$work/keystore" "$example_c" "$url" "$token" words "$work/device-keystore" to \
+    || fail "the C example with a keystore, run $run"
+done
+for secret in device.secret queue.key; do
+  [ -e "$work/device-keystore/$secret" ] && fail "$secret was written to the state directory"
+  [ -s "$work/keystore/$secret" ] || fail "$secret is not in the keystore"
+done
 # A value outside the dictionary is refused with a message, and the rest still goes out.
 if "$example_c" "$url" "$token" words "$work/device-c" zebra the 2> "$work/refused.err"; then
   fail "the C example accepted a value outside the dictionary"
@@ -54,5 +64,5 @@ grep -q "401" "$work/token.err" || fail "no 401 in: $(cat "$work/token.err")"
 
 reports=$(curl -sf -H "Authorization: Bearer $token" "$url/v1/tasks/words/estimates" |
   grep -o '"reports":[0-9]*' | cut -d: -f2)
-[ "$reports" = 9 ] || fail "the daemon counts $reports reports, expected 5 + 3 + 1 = 9"
-echo "client examples: all checks passed (9 reports counted)"
+[ "$reports" = 11 ] || fail "the daemon counts $reports reports, expected 5 + 3 + 2 + 1 = 11"
+echo "client examples: all checks passed (11 reports counted)"

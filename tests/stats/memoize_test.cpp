@@ -2,17 +2,20 @@
 // sends for a value must be distributed exactly as the protocol's mechanism says, or the
 // memoization would change the privacy and the estimates. Reports of two values under the
 // same secret must be independent. Checked by chi-square against Encoder::probability, with
-// the HMAC-DRBG derivation the Client uses (checked against a real Client first).
+// the HMAC-DRBG derivations the Client uses (checked against a real Client first): from the
+// index for a task without a dictionary, from the value itself for a dictionary task.
 //
 // Threshold: cells expecting fewer than 5 draws are pooled into one (the usual condition for
 // the chi-square approximation), and the statistic is compared with the chi-square quantile
-// at alpha = 1e-6 per check, so the four checks together raise a false alarm with
-// probability about 4e-6. Each test also computes the statistic's noncentrality if the
+// at alpha = 1e-6 per check, so the six checks together raise a false alarm with
+// probability about 6e-6. Each test also computes the statistic's noncentrality if the
 // memoized reports followed a neighbouring value's distribution (a value mix-up) and requires
 // it to be far above the threshold: such a bug could not pass.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,30 +44,49 @@ std::vector<uint8_t> draw_secret(Rng& rng) {
   return secret;
 }
 
-Report memoized(const Protocol& p, std::span<const uint8_t> secret, uint32_t value) {
-  HmacDrbg drbg = testing::memo_drbg(secret, p.params(), kTask, value);
+// Whose identity a memoized stream is derived from: the index (a task without a dictionary)
+// or the value (a dictionary task, here of the values "v0", "v1", ...).
+enum class Task { kIndices, kDictionary };
+
+std::string value_name(uint32_t index) {
+  std::string out = "v";
+  out += std::to_string(index);
+  return out;
+}
+
+Report memoized(const Protocol& p, std::span<const uint8_t> secret, uint32_t value, Task task) {
+  HmacDrbg drbg = task == Task::kIndices
+                      ? testing::memo_drbg(secret, p.params(), kTask, value)
+                      : testing::memo_value_drbg(secret, p.params(), kTask, value_name(value));
   return p.encoder().encode(value, drbg);
 }
 
 // The memoized reports a Client queues for `value` under each of `secrets` equal the
 // derivation's: what the statistics below sample is what devices send.
 void check_client_derivation(const Protocol& p, const std::vector<std::vector<uint8_t>>& secrets,
-                             uint32_t value) {
+                             uint32_t value, Task task) {
   testing::TempDir dir;
   const std::filesystem::path state = dir.path() / "state";
-  testing::write_cached_task(state, kTask, p.params());
+  std::optional<std::vector<std::string>> dictionary;
+  if (task == Task::kDictionary) {
+    dictionary.emplace();
+    for (uint32_t i = 0; i < p.params().k; ++i) dictionary->push_back(value_name(i));
+  }
+  testing::write_cached_task(state, kTask, p.params(), dictionary);
   for (const std::vector<uint8_t>& secret : secrets) {
     ClientOptions o = testing::offline_options(state, kTask);
     o.memoize = Memoize::kPermanent;
     o.device_secret = secret;
-    REQUIRE(Client::open(o)->record_index(value) == Status::kOk);
+    const std::unique_ptr<Client> client = Client::open(o);
+    REQUIRE((task == Task::kIndices ? client->record_index(value)
+                                    : client->record(value_name(value))) == Status::kOk);
   }
   const std::vector<std::vector<uint8_t>> queued = testing::queued_reports(state, kTask);
   REQUIRE(queued.size() == secrets.size());
   const ReportCodec codec(p.shape());
   for (std::size_t i = 0; i < secrets.size(); ++i) {
     INFO("secret " << i);
-    CHECK(queued[i] == codec.to_bytes(memoized(p, secrets[i], value)));
+    CHECK(queued[i] == codec.to_bytes(memoized(p, secrets[i], value, task)));
   }
 }
 
@@ -118,17 +140,18 @@ std::vector<Outcome> all_outcomes(const ReportShape& shape) {
   return out;
 }
 
-void check_memoized_distribution(const ProtocolParams& params, uint32_t value, uint64_t seed) {
+void check_memoized_distribution(const ProtocolParams& params, uint32_t value, uint64_t seed,
+                                 Task task = Task::kIndices) {
   const Protocol p = make_protocol(complete_params(params));
   INFO(p.id() << " k=" << params.k << " eps=" << params.epsilon << " value " << value);
   SeededRng rng(seed);
   std::vector<std::vector<uint8_t>> secrets;
   for (int i = 0; i < kSecrets; ++i) secrets.push_back(draw_secret(rng));
-  check_client_derivation(p, {secrets[0], secrets[1], secrets[2]}, value);
+  check_client_derivation(p, {secrets[0], secrets[1], secrets[2]}, value, task);
 
   std::map<Outcome, int> seen;
   for (const std::vector<uint8_t>& secret : secrets) {
-    const Report r = memoized(p, secret, value);
+    const Report r = memoized(p, secret, value, task);
     ++seen[{r.block, r.items}];
   }
   const uint32_t other = (value + 1) % params.k;
@@ -156,16 +179,22 @@ TEST_CASE("memoized grr reports follow the mechanism over device secrets", "[sta
   check_memoized_distribution({.protocol = "grr", .k = 16, .epsilon = 1.0}, 0, 503);
 }
 
-TEST_CASE("memoized reports of two values under one secret are independent", "[stats][memoize]") {
-  // Joint outcome (report of value 0, report of value 1) per secret, against the product of
-  // the two mechanisms: a derivation that ignored the value (or correlated the two streams)
-  // would put the mass on the diagonal.
+TEST_CASE("memoized grr reports of dictionary values follow the mechanism over device secrets",
+          "[stats][memoize]") {
+  check_memoized_distribution({.protocol = "grr", .k = 16, .epsilon = 1.0}, 5, 505,
+                              Task::kDictionary);
+}
+
+// Joint outcome (report of value 0, report of value 1) per secret, against the product of the
+// two mechanisms: a derivation that ignored the value (or correlated the two streams) would
+// put the mass on the diagonal.
+void check_two_values_independent(Task task, uint64_t seed) {
   const Protocol p = make_protocol(complete_params({.protocol = "grr", .k = 8, .epsilon = 1.0}));
-  SeededRng rng(504);
+  SeededRng rng(seed);
   std::map<Outcome, int> seen;
   for (int i = 0; i < kSecrets; ++i) {
     const std::vector<uint8_t> secret = draw_secret(rng);
-    const Report a = memoized(p, secret, 0), b = memoized(p, secret, 1);
+    const Report a = memoized(p, secret, 0, task), b = memoized(p, secret, 1, task);
     ++seen[{a.items.at(0), {b.items.at(0)}}];
   }
   std::vector<Outcome> pairs;
@@ -187,6 +216,15 @@ TEST_CASE("memoized reports of two values under one secret are independent", "[s
                << ", shared-stream noncentrality " << c.mixup_noncentrality);
   CHECK(c.statistic < c.critical);
   CHECK(c.mixup_noncentrality > 10 * c.critical);
+}
+
+TEST_CASE("memoized reports of two values under one secret are independent", "[stats][memoize]") {
+  check_two_values_independent(Task::kIndices, 504);
+}
+
+TEST_CASE("memoized reports of two dictionary values under one secret are independent",
+          "[stats][memoize]") {
+  check_two_values_independent(Task::kDictionary, 506);
 }
 
 }  // namespace

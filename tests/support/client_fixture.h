@@ -26,10 +26,12 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "report_queue.h"
 #include "residue/client/client.h"
+#include "residue/core/domain.h"
 #include "residue/core/hex.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/protocol.h"
@@ -39,13 +41,20 @@
 
 namespace residue::testing {
 
+/// The hash the daemon publishes for a task (docs/api.md): of the parameters and of the
+/// dictionary's identity, when there is one.
+inline ParamsHash task_hash_of(const ProtocolParams& params,
+                               const std::optional<std::vector<std::string>>& dictionary) {
+  return task_hash(params, dictionary ? Domain::dictionary(*dictionary).id() : "");
+}
+
 /// The description GET /v1/tasks/<name> serves (docs/api.md), for complete `params`; a
 /// dictionary domain when `dictionary` is given, else {"kind": "size"}.
 inline nlohmann::json task_description(const std::string& name, const ProtocolParams& params,
                                        const std::optional<std::vector<std::string>>& dictionary) {
   nlohmann::json task = {{"name", name},
                          {"params", to_json(params)},
-                         {"params_hash", to_hex(params_hash(params))},
+                         {"params_hash", to_hex(task_hash_of(params, dictionary))},
                          {"batch_format_version", 1},
                          {"max_reports_per_batch", 100000}};
   if (dictionary) {
@@ -100,13 +109,13 @@ inline std::filesystem::path queue_path(const std::filesystem::path& state_dir,
 
 /// Every report a CLOSED Client left queued for `task`, oldest first (batched ones, then
 /// waiting ones), decrypted with the key the Client created in state_dir/queue.key, or `key`.
-/// The Client queues each report behind the 16-byte hash of the parameters it was encoded
-/// under; that prefix is checked against `params` when given, and removed.
+/// The Client queues each report behind the 16-byte hash of the task it was encoded under;
+/// that prefix is checked against `hash` when given, and removed.
 /// ReportQueue shows only batched reports, so this batches a copy of the file: the Client's
 /// own queue is left as it was.
 inline std::vector<std::vector<uint8_t>> queued_reports(
     const std::filesystem::path& state_dir, const std::string& task,
-    const std::optional<QueueKey>& key = {}, const std::optional<ProtocolParams>& params = {}) {
+    const std::optional<QueueKey>& key = {}, const std::optional<ParamsHash>& hash = {}) {
   QueueKey k{};
   if (key) {
     k = *key;
@@ -126,11 +135,8 @@ inline std::vector<std::vector<uint8_t>> queued_reports(
     for (const std::vector<uint8_t>& record : batch.reports) {
       constexpr std::size_t kHash = 16;
       if (record.size() < kHash) throw std::runtime_error("a queued record has no parameter hash");
-      if (params) {
-        const ParamsHash expected = params_hash(*params);
-        if (!std::equal(expected.begin(), expected.end(), record.begin())) {
-          throw std::runtime_error("a queued record carries another parameter hash");
-        }
+      if (hash && !std::equal(hash->begin(), hash->end(), record.begin())) {
+        throw std::runtime_error("a queued record carries another task hash");
       }
       out.emplace_back(record.begin() + kHash, record.end());
     }
@@ -138,19 +144,35 @@ inline std::vector<std::vector<uint8_t>> queued_reports(
   return out;
 }
 
-/// The DRBG behind a memoized report, derived as client.cpp documents it: entropy = the device
-/// secret, nonce = the task's parameter hash, personalization = "residue.memo.1" || task ||
-/// index (u32 little-endian).
+// Appends `x` as 4 little-endian bytes.
+inline void put_u32(uint32_t x, std::vector<uint8_t>& out) {
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<uint8_t>(x >> shift));
+}
+
+/// The DRBG behind a memoized report of an index task, derived as client.cpp documents it:
+/// entropy = the device secret, nonce = params_hash(params) (the protocol parameters only),
+/// personalization = "residue.memo.1" || task || index (u32 little-endian).
 inline HmacDrbg memo_drbg(std::span<const uint8_t> secret, const ProtocolParams& params,
                           const std::string& task, uint32_t index) {
   const std::string label = "residue.memo.1";
   std::vector<uint8_t> personalization(label.begin(), label.end());
   personalization.insert(personalization.end(), task.begin(), task.end());
-  for (int shift = 0; shift < 32; shift += 8) {
-    personalization.push_back(static_cast<uint8_t>(index >> shift));
-  }
-  const std::array<uint8_t, 16> nonce = params_hash(params);
-  return HmacDrbg(secret, nonce, personalization);
+  put_u32(index, personalization);
+  return HmacDrbg(secret, params_hash(params), personalization);
+}
+
+/// The same for a value of a dictionary task, whose stream follows the value, not its index:
+/// personalization = "residue.memo.value.1" || |task| || task || |value| || value (lengths
+/// u32 little-endian).
+inline HmacDrbg memo_value_drbg(std::span<const uint8_t> secret, const ProtocolParams& params,
+                                const std::string& task, std::string_view value) {
+  const std::string label = "residue.memo.value.1";
+  std::vector<uint8_t> personalization(label.begin(), label.end());
+  put_u32(static_cast<uint32_t>(task.size()), personalization);
+  personalization.insert(personalization.end(), task.begin(), task.end());
+  put_u32(static_cast<uint32_t>(value.size()), personalization);
+  personalization.insert(personalization.end(), value.begin(), value.end());
+  return HmacDrbg(secret, params_hash(params), personalization);
 }
 
 }  // namespace residue::testing

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -96,6 +97,7 @@ TEST_CASE("client state directory and its secrets are private", "[client][privac
                              fs::perms::others_read | fs::perms::others_exec);
   ClientOptions o = testing::offline_options(state, kTask);
   o.budget_reports = 5;
+  o.memoize = Memoize::kPermanent;  // which needs device.secret
   auto client = Client::open(o);
   REQUIRE(client->record("w1") == Status::kOk);
   CHECK(mode_of(state) == 0700);
@@ -105,6 +107,70 @@ TEST_CASE("client state directory and its secrets are private", "[client][privac
   CHECK(fs::file_size(state / "queue.key") == 32);
   CHECK(mode_of(testing::queue_path(state, kTask)) == 0600);
   CHECK(mode_of(state / ("budget-" + kTask)) == 0600);
+  CHECK(mode_of(state / ("memo-" + kTask)) == 0600);
+}
+
+// Issue 12, item 6: device.secret and queue.key lay in the state directory next to the cached
+// task, so whoever could read the directory re-derived every memoized report and decrypted the
+// queue. An app may now keep them in the platform keystore, through a provider.
+TEST_CASE("issue 12: client with secrets from the app's keystore writes none to its state",
+          "[client][privacy]") {
+  testing::TempDir dir;
+  const fs::path provided = words_state(dir, "provided");
+  std::vector<std::string> asked;
+  ClientOptions o = testing::offline_options(provided, kTask);
+  o.memoize = Memoize::kPermanent;
+  o.secrets = Secrets::kAppOnly;
+  o.secret_provider = [&](std::string_view name, std::size_t size) {
+    asked.push_back(std::string(name) + " " + std::to_string(size));
+    return Bytes(size, name == "device.secret" ? 7 : 9);
+  };
+  REQUIRE(Client::open(o)->record("w5") == Status::kOk);
+  std::sort(asked.begin(), asked.end());
+  CHECK(asked == std::vector<std::string>{"device.secret 32", "queue.key 32"});
+  QueueKey key;
+  key.fill(9);
+  const std::vector<Bytes> from_provider = testing::queued_reports(provided, kTask, key);
+
+  // The same bytes passed directly: the same memoized report, and no secret file either.
+  const fs::path direct = words_state(dir, "direct");
+  ClientOptions d = testing::offline_options(direct, kTask);
+  d.memoize = Memoize::kPermanent;
+  d.secrets = Secrets::kAppOnly;
+  d.device_secret = Bytes(32, 7);
+  d.queue_key = key;
+  REQUIRE(Client::open(d)->record("w5") == Status::kOk);
+  CHECK(testing::queued_reports(direct, kTask, key) == from_provider);
+  for (const fs::path& state : {provided, direct}) {
+    for (const fs::directory_entry& e : fs::directory_iterator(state)) {
+      INFO(e.path());
+      CHECK(e.path().filename() != "device.secret");
+      CHECK(e.path().filename() != "queue.key");
+    }
+  }
+}
+
+TEST_CASE("issue 12: client with app-only secrets refuses to open without them",
+          "[client][privacy]") {
+  testing::TempDir dir;
+  const fs::path state = words_state(dir);
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.secrets = Secrets::kAppOnly;
+  CHECK_THROWS_WITH(Client::open(o), Contains("kAppOnly") && Contains("queue.key"));
+  o.memoize = Memoize::kPermanent;
+  o.queue_key = QueueKey{};
+  CHECK_THROWS_WITH(Client::open(o), Contains("kAppOnly") && Contains("device.secret"));
+  // A provider that refuses, or answers with the wrong size, is named with the secret.
+  o.secret_provider = [](std::string_view, std::size_t) -> Bytes {
+    throw Error("keystore locked");
+  };
+  CHECK_THROWS_WITH(Client::open(o), Contains("keystore locked") && Contains("device.secret"));
+  o.secret_provider = [](std::string_view, std::size_t) { return Bytes(16, 1); };
+  CHECK_THROWS_WITH(Client::open(o), Contains("16 bytes") && Contains("device.secret"));
+  // Nothing was created in the state directory: no secret, no queue.
+  CHECK_FALSE(fs::exists(state / "device.secret"));
+  CHECK_FALSE(fs::exists(state / "queue.key"));
+  CHECK_FALSE(fs::exists(testing::queue_path(state, kTask)));
 }
 
 TEST_CASE("client refuses values outside the task and records nothing", "[client]") {
@@ -197,6 +263,19 @@ TEST_CASE("client budget is renewed when a new period starts", "[client][budget]
   CHECK(client->queued_reports() == 3);
 }
 
+// Issue 12, item 5: with a budget period of zero or below every record started a new period,
+// so the on-device budget never refused anything.
+TEST_CASE("issue 12: client refuses a budget period of zero or below", "[client][budget]") {
+  testing::TempDir dir;
+  ClientOptions o = testing::offline_options(words_state(dir), kTask);
+  o.budget_reports = 1;
+  for (const std::chrono::seconds period : {std::chrono::seconds(0), std::chrono::seconds(-5)}) {
+    o.budget_period = period;
+    CHECK_THROWS_WITH(Client::open(o), Contains("budget_period must be positive") &&
+                                           Contains("is " + std::to_string(period.count())));
+  }
+}
+
 TEST_CASE("client refuses a task whose epsilon exceeds the app's bound", "[client][privacy]") {
   testing::TempDir dir;
   const fs::path state = dir.path() / "state";
@@ -227,6 +306,33 @@ TEST_CASE("client refuses a cached task whose parameter hash does not match", "[
   }
   CHECK_THROWS_WITH(Client::open(testing::offline_options(state, kTask)),
                     Contains("hash") && Contains(kTask));
+}
+
+// Issue 12, item 1: the hash a daemon published covered the protocol parameters only, so a
+// reordered dictionary kept the hash, and clients went on reporting indices that now meant
+// other values. The dictionary is now part of the task hash the client checks.
+TEST_CASE("issue 12: a reordered dictionary is another task, accepted only under its own hash",
+          "[client]") {
+  testing::TempDir dir;
+  std::vector<std::string> reordered = words();
+  std::swap(reordered[0], reordered[1]);
+  const ParamsHash before = testing::task_hash_of(words_params(), words());
+  const ParamsHash after = testing::task_hash_of(words_params(), reordered);
+  REQUIRE(after != before);
+  // A client of the reordered dictionary, published under `hash`.
+  const auto open_under = [&](const std::string& name, const ParamsHash& hash) {
+    nlohmann::json task = testing::task_description(kTask, words_params(), reordered);
+    task["params_hash"] = to_hex(hash);
+    testing::write_task_file(dir.path() / name, kTask, task);
+    return Client::open(testing::offline_options(dir.path() / name, kTask));
+  };
+  // The hash of the order before, and that of the parameters alone (what the daemon published
+  // before the fix, and what clients then accepted whatever the dictionary): refused.
+  CHECK_THROWS_WITH(open_under("before", before), Contains("hash") && Contains(kTask));
+  CHECK_THROWS_WITH(open_under("params", params_hash(words_params())), Contains("hash"));
+  // Its own hash: accepted, and queued with every report.
+  REQUIRE(open_under("after", after)->record("w0") == Status::kOk);
+  CHECK(testing::queued_reports(dir.path() / "after", kTask, {}, after).size() == 1);
 }
 
 TEST_CASE("client refuses bad options and unusable state", "[client]") {
@@ -281,10 +387,10 @@ TEST_CASE("client memoized reports repeat for a value across restarts", "[client
   CHECK(q[0] != q[1]);  // another value, another stream
 
   // The report is the one the documented derivation gives (device secret, parameter hash,
-  // "residue.memo.1" || task || index).
+  // "residue.memo.value.1" || |task| || task || |value| || value).
   const Bytes secret = testing::read_bytes(state / "device.secret");
   const Protocol p = make_protocol(words_params());
-  HmacDrbg drbg = testing::memo_drbg(secret, p.params(), kTask, 5);
+  HmacDrbg drbg = testing::memo_value_drbg(secret, p.params(), kTask, "w5");
   CHECK(ReportCodec(p.shape()).to_bytes(p.encoder().encode(5, drbg)) == q[0]);
 }
 
@@ -327,6 +433,111 @@ TEST_CASE("client without memoization draws a fresh report every time", "[client
   for (std::size_t i = 0; i < q.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) CHECK_FALSE(std::ranges::equal(q[i], q[j]));
   }
+}
+
+// Issue 12, item 1: memoized streams were personalized by the value's index, so a server that
+// reordered the dictionary got a fresh permanent report of every value. A dictionary value's
+// stream now follows the value: reordered, each value keeps the decision its stream made (GRR:
+// report the true value, or another).
+TEST_CASE("issue 12: a memoized value keeps its stream when the dictionary is reordered",
+          "[client][memoize]") {
+  testing::TempDir dir;
+  // GRR over 8 values at epsilon 2 reports the true value with probability e^2 / (e^2 + 7) =
+  // 0.51: under independent streams (the index derivation) the two orders would agree on each
+  // of the 64 (secret, value) pairs below with probability 0.50, on all of them with 5e-20.
+  const ProtocolParams params = complete_params({.protocol = "grr", .k = 8, .epsilon = 2.0});
+  const std::vector<std::string> order = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  const std::vector<std::string> reversed(order.rbegin(), order.rend());
+  const Protocol p = make_protocol(params);
+  const ReportCodec codec(p.shape());
+  int dirs = 0;
+  // The value each memoized report under `secret` names, one report per value of `order`.
+  const auto reported = [&](const std::vector<std::string>& dictionary, const Bytes& secret) {
+    const fs::path state = dir.path() / ("s" + std::to_string(dirs++));
+    testing::write_cached_task(state, kTask, params, dictionary);
+    ClientOptions o = testing::offline_options(state, kTask);
+    o.memoize = Memoize::kPermanent;
+    o.device_secret = secret;
+    {
+      auto client = Client::open(o);
+      for (const std::string& value : order) REQUIRE(client->record(value) == Status::kOk);
+    }
+    std::vector<std::string> named;
+    for (const Bytes& bytes : testing::queued_reports(state, kTask)) {
+      named.push_back(dictionary.at(codec.from_bytes(bytes).value().items.at(0)));
+    }
+    return named;
+  };
+  int kept = 0;
+  for (uint8_t s = 1; s <= 8; ++s) {
+    const std::vector<std::string> a = reported(order, secret_of(s));
+    const std::vector<std::string> b = reported(reversed, secret_of(s));
+    for (std::size_t v = 0; v < order.size(); ++v) {
+      INFO("secret " << int(s) << ", value " << order[v] << ": " << a[v] << " then " << b[v]);
+      CHECK((a[v] == order[v]) == (b[v] == order[v]));
+      kept += a[v] == order[v];
+    }
+  }
+  CHECK(kept > 0);  // both decisions occurred: the agreement is not trivial
+  CHECK(kept < 64);
+
+  // The report is the one the documented derivation gives (device secret, params_hash,
+  // "residue.memo.value.1" || |task| || task || |value| || value).
+  const fs::path state = dir.path() / "derivation";
+  testing::write_cached_task(state, kTask, params, reversed);
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.memoize = Memoize::kPermanent;
+  o.device_secret = secret_of(3);
+  REQUIRE(Client::open(o)->record("c") == Status::kOk);
+  HmacDrbg drbg = testing::memo_value_drbg(secret_of(3), params, kTask, "c");
+  CHECK(testing::queued_reports(state, kTask).at(0) == codec.to_bytes(p.encoder().encode(5, drbg)));
+}
+
+// Issue 12, item 1: a stream reused under other parameters (another dictionary order, a nudged
+// epsilon) is another look at the value, so a server that changed them every period got
+// unboundedly many. The device caps the task versions it makes memoized reports under.
+TEST_CASE("issue 12: memoized reports stop at max_memo_versions task versions, across restarts",
+          "[client][memoize]") {
+  testing::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  std::vector<std::string> reordered = words();
+  std::swap(reordered[0], reordered[1]);
+  struct Version {
+    ProtocolParams params;
+    std::vector<std::string> dictionary;
+  };
+  const std::vector<Version> versions = {
+      {words_params(), words()}, {words_params(), reordered}, {words_params(1.5), words()}};
+  ClientOptions o = testing::offline_options(state, kTask);
+  o.memoize = Memoize::kPermanent;
+  o.max_memo_versions = 2;
+  o.budget_reports = 100;
+  o.budget_period = std::chrono::hours(1);
+  // A client restarted under version `v` of the task, as after refresh_parameters().
+  const auto open_version = [&](std::size_t v) {
+    testing::write_cached_task(state, kTask, versions[v].params, versions[v].dictionary);
+    return Client::open(o);
+  };
+  REQUIRE(open_version(0)->record("w1") == Status::kOk);
+  REQUIRE(open_version(1)->record("w1") == Status::kOk);
+  {
+    auto client = open_version(2);
+    CHECK(client->record("w1") == Status::kInvalid);
+    CHECK_THAT(client->last_error(), Contains("max_memo_versions = 2") && Contains(kTask));
+    CHECK(client->queued_reports() == 2);  // nothing recorded
+    CHECK(client->budget_left() == 98);    // nor spent
+  }
+  // Remembered across restarts; the versions already used go on.
+  CHECK(open_version(2)->record("w1") == Status::kInvalid);
+  CHECK(open_version(0)->record("w2") == Status::kOk);
+  CHECK(open_version(1)->record("w3") == Status::kOk);
+  CHECK(mode_of(state / ("memo-" + kTask)) == 0600);
+  // Fresh randomness is not capped (the budget bounds it), nor is anything under 0.
+  o.memoize = Memoize::kOff;
+  CHECK(open_version(2)->record("w1") == Status::kOk);
+  o.memoize = Memoize::kPermanent;
+  o.max_memo_versions = 0;
+  CHECK(open_version(2)->record("w1") == Status::kOk);
 }
 
 TEST_CASE("client never writes the raw value to its state directory", "[client][privacy]") {
@@ -502,7 +713,7 @@ TEST_CASE("client flush uploads its queue in batches and forgets only what was a
   const ReportCodec codec(make_protocol(words_params()).shape());
   std::vector<Bytes> sent;
   for (const Upload& u : up) {
-    CHECK(u.header.params_hash == params_hash(words_params()));
+    CHECK(u.header.params_hash == testing::task_hash_of(words_params(), words()));
     for (const Report& r : u.reports) sent.push_back(codec.to_bytes(r));
   }
   CHECK(sent == queued);  // every report once, in order
@@ -620,7 +831,9 @@ TEST_CASE("client never uploads reports under parameters they were not encoded w
   // Under the new hash, only the one report encoded with the new epsilon may arrive.
   uint64_t under_new_hash = 0;
   for (const Upload& u : uploads(daemon, after)) {
-    if (u.header.params_hash == params_hash(after)) under_new_hash += u.reports.size();
+    if (u.header.params_hash == testing::task_hash_of(after, words())) {
+      under_new_hash += u.reports.size();
+    }
   }
   INFO("reports uploaded under the epsilon-2 hash: " << under_new_hash << " (1 was encoded so)");
   CHECK(under_new_hash <= 1);

@@ -13,8 +13,10 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,18 @@ enum class Memoize {
   kPermanent,  ///< the same report for the same value, every time (RAPPOR's permanent RR)
 };
 
+/// Where the secrets behind memoized reports and the queue's encryption come from
+/// (docs/client.md, "Secrets").
+enum class Secrets {
+  kFileFallback,  ///< a secret the app does not supply is created in state_dir (mode 0600)
+  kAppOnly,       ///< every secret comes from the app: open() fails rather than create a file
+};
+
+/// Returns the secret `name` ("device.secret", "queue.key"), exactly `size` bytes, from the
+/// platform's keystore (Android Keystore, iOS Keychain, libsecret), creating it there on first
+/// use; throws to refuse, and Client::open fails with the message. Called by Client::open only.
+using SecretProvider = std::function<std::vector<uint8_t>(std::string_view name, std::size_t size)>;
+
 struct ClientOptions {
   /// Daemon base URL: http://host:port or https://host:port.
   std::string url;
@@ -39,14 +53,22 @@ struct ClientOptions {
   /// The app's privacy bound: tasks published with a larger epsilon are refused.
   double max_epsilon = 4.0;
   Memoize memoize = Memoize::kOff;
+  /// Each version of the task (its hash: parameters and dictionary) gives the server one more
+  /// memoized look at every value. The client remembers the versions it made memoized reports
+  /// under (memo-<task>) and refuses memoized reports under more than this many; 0: no limit.
+  uint32_t max_memo_versions = 4;
   /// At most this many reports per budget period; 0: no on-device budget.
   uint32_t budget_reports = 0;
+  /// Length of a budget period; must be positive.
   std::chrono::seconds budget_period{std::chrono::hours(24)};
-  /// Secret of at least 32 bytes behind memoized reports; default: created in the state
-  /// directory (device.secret, mode 0600). Losing it changes every memoized report.
+  /// The secrets: each is taken from these bytes if given, else from secret_provider if set,
+  /// else (secrets = kFileFallback) from a file created in state_dir (mode 0600).
+  /// device_secret: at least 32 bytes behind memoized reports (read only with memoization);
+  /// losing it changes every memoized report. queue_key: the queue's AES-256 key at rest.
   std::optional<std::vector<uint8_t>> device_secret;
-  /// AES-256 key of the queue at rest; default: created in the state directory (queue.key).
   std::optional<std::array<uint8_t, 32>> queue_key;
+  SecretProvider secret_provider;
+  Secrets secrets = Secrets::kFileFallback;
   /// Reports per uploaded batch.
   uint32_t batch_size = 1000;
   /// Upload attempts per batch and flush, with exponential backoff (base doubled, with
@@ -63,7 +85,7 @@ enum class Status {
   kUnknownValue = 2,  ///< the value is not in the task's dictionary: nothing recorded
   kNetwork = 3,       ///< the daemon could not be reached or asked to retry later
   kRejected = 4,      ///< the daemon refused (token, task, parameters): see the message
-  kInvalid = 5,       ///< bad argument or state (the message says which)
+  kInvalid = 5,       ///< bad argument or state, or max_memo_versions reached (the message says)
 };
 
 struct FlushResult {
@@ -76,10 +98,12 @@ struct FlushResult {
 
 class Client {
  public:
-  /// Opens the state directory, its keys and queue, and the task's parameters: the cached
+  /// Opens the state directory, its secrets and queue, and the task's parameters: the cached
   /// ones, or fetched from the daemon (and checked: known protocol, epsilon within
-  /// max_epsilon, parameter hash) when none are cached. Throws residue::Error naming what is
-  /// wrong (options, unreachable daemon without a cache, corrupt or tampered state).
+  /// max_epsilon, task hash of the parameters and dictionary) when none are cached. Throws
+  /// residue::Error naming what is wrong (options, a secret the app did not supply under
+  /// kAppOnly or its provider refused, unreachable daemon without a cache, corrupt or
+  /// tampered state).
   static std::unique_ptr<Client> open(const ClientOptions& options);
   virtual ~Client() = default;
 
