@@ -28,16 +28,18 @@ GrrRates grr_rates(uint32_t k, double epsilon) {
 
 class GrrEncoder final : public Encoder {
  public:
-  explicit GrrEncoder(GrrRates rates) : rates_(rates) {}
+  explicit GrrEncoder(GrrRates rates) : rates_(rates), keep_(rates.pure.p, rates.pure.not_p) {}
 
-  // Draws: one uniform01 for the coin, then, when the value is not kept, one uniform(k - 1).
+  // Draws: the keep coin, exact on the rarer of p and 1 - p (GRR on two values at eps = 40
+  // flips with probability 4e-18, which 1 - p rounds to 0), then, when the value is not kept,
+  // one uniform(k - 1).
   void encode(uint32_t value, Rng& rng, Report& out) const override {
     if (value >= rates_.k) {
       throw Error("grr: value " + std::to_string(value) + " is outside [0, " +
                   std::to_string(rates_.k) + ").");
     }
     uint32_t y = value;
-    if (!rng.bernoulli(rates_.pure.p)) {
+    if (!rng.flip(keep_)) {
       // Index r of the k - 1 other values is the value r + (r >= x).
       const auto r = static_cast<uint32_t>(rng.uniform(rates_.k - 1));
       y = r + (r >= value);
@@ -52,6 +54,7 @@ class GrrEncoder final : public Encoder {
 
  private:
   GrrRates rates_;
+  Coin keep_;
 };
 
 // The attacker guesses the reported value (protocols.md section 10): right with probability p.

@@ -29,6 +29,7 @@ struct HadamardModel {
   uint32_t used_blocks = 0;    // blocks holding at least one value below k: ceil(k / (b - 1))
   uint64_t outputs = 0;        // B b
   double in_set = 0;           // P[y in C_x | x] = e / D
+  Coin in_set_coin;            // exact on the rarer of e / D and (2B - 1) / D (1e-20 at eps 50)
   double high = 0;             // e p, the probability of each output in C_x
   double low = 0;              // p, the probability of each other output
   double scale = 0;            // D / (e - 1): count estimate per unit of the transform
@@ -113,7 +114,7 @@ class HadamardEncoder final : public Encoder {
     }
     const uint32_t block = m.block_of(value), row = m.row_of(value);
     uint64_t y;
-    if (rng.bernoulli(m.in_set)) {
+    if (rng.flip(m.in_set_coin)) {
       const auto i = static_cast<uint32_t>(rng.uniform(m.half));
       y = uint64_t{block} * m.block_size + column_with_parity(row, i, false);
     } else {
@@ -332,6 +333,7 @@ HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
   const double e = std::exp(params.epsilon), d = e - 1 + 2.0 * layout.blocks;
   const double em1 = std::expm1(params.epsilon);
   m.in_set = e / d;
+  m.in_set_coin = Coin(m.in_set, (2.0 * layout.blocks - 1) / d);
   m.high = m.in_set / m.half;
   m.low = 1 / (d * m.half);
   m.scale = d / em1;

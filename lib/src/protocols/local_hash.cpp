@@ -492,7 +492,10 @@ namespace {
 
 struct OlhModel {
   OlhModel(std::string id_in, LocalHashFamily family_in, OlhRates rates_in)
-      : id(std::move(id_in)), family(std::move(family_in)), rates(rates_in) {}
+      : id(std::move(id_in)),
+        family(std::move(family_in)),
+        rates(rates_in),
+        keep(rates_in.p, rates_in.not_p) {}
 
   // Bucket sizes |{v : H_s(v) = y}| at [s g + y] and the empty buckets of each seed, for
   // the attack's exact success rate: O(S (G + g k / G)), computed once on first use.
@@ -512,6 +515,7 @@ struct OlhModel {
   std::string id;
   LocalHashFamily family;
   OlhRates rates;
+  Coin keep;  // GRR keeps the bucket: exact on the rarer of p and 1 - p
   mutable std::once_flag sizes_once;
   mutable std::vector<uint32_t> bucket_sizes;
   mutable std::vector<uint32_t> empty_buckets;
@@ -525,15 +529,15 @@ class OlhEncoder final : public Encoder {
  public:
   explicit OlhEncoder(std::shared_ptr<const OlhModel> model) : model_(std::move(model)) {}
 
-  // Draws: uniform(S) for the seed, one uniform01 for GRR's coin, then, when the bucket is
-  // not kept, one uniform(g - 1). O(d).
+  // Draws: uniform(S) for the seed, GRR's coin (on the rarer of p and 1 - p, which is 1e-20
+  // at eps = 50), then, when the bucket is not kept, one uniform(g - 1). O(d).
   void encode(uint32_t value, Rng& rng, Report& out) const override {
     const LocalHashFamily& family = model_->family;
     if (value >= family.k()) throw Error(outside(value, family.k()));
     const auto seed = static_cast<uint32_t>(rng.uniform(family.seeds()));
     const uint32_t h = family.hash(seed, value);
     uint32_t y = h;
-    if (!rng.bernoulli(model_->rates.p)) {
+    if (!rng.flip(model_->keep)) {
       // Index r of the g - 1 other buckets is the bucket r + (r >= h).
       const auto r = static_cast<uint32_t>(rng.uniform(family.buckets() - 1));
       y = r + (r >= h);

@@ -17,14 +17,15 @@ struct PgrModel {
   uint32_t k;
   ProjectiveGeometryRates rates;
   ProjectiveSpace space;
-  double hit;  // e^eps p: P[u | v] for u on S_v
+  double hit;          // e^eps p: P[u | v] for u on S_v
+  Coin on_hyperplane;  // true with probability s, exact on the rarer of s and 1 - s
 };
 
 class PgrEncoder final : public Encoder {
  public:
   explicit PgrEncoder(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
 
-  // Draws: one uniform01 for the coin, then one uniform draw for the t - 1 free coordinates.
+  // Draws: one coin, then one uniform draw for the t - 1 free coordinates.
   // Off S_v the target dot product is fixed at 1: each point off S_v has exactly one
   // representative with <u, v> = 1, so that is already uniform over those points (the
   // reference also draws the nonzero target uniformly, which changes nothing).
@@ -37,7 +38,7 @@ class PgrEncoder final : public Encoder {
     uint32_t v[ProjectiveSpace::kMaxDimension];
     const std::span<uint32_t> vs(v, m.rates.t);
     m.space.point(value, vs);
-    const uint32_t target = rng.bernoulli(m.rates.s) ? 0 : 1;
+    const uint32_t target = rng.flip(m.on_hyperplane) ? 0 : 1;
     out.block = 0;
     out.items.assign(1, m.space.sample_point(vs, target, rng));
   }
@@ -218,11 +219,13 @@ PgrSetup setup(const ProtocolParams& params, const ProjectiveGeometryRates& rate
                 " points, fewer than k = " + std::to_string(params.k) + ".");
   }
   std::string id = protocol_id(params);
-  auto model = std::make_shared<const PgrModel>(PgrModel{.id = id,
-                                                         .k = params.k,
-                                                         .rates = rates,
-                                                         .space = ProjectiveSpace(rates.q, rates.t),
-                                                         .hit = std::exp(rates.epsilon) * rates.p});
+  auto model =
+      std::make_shared<const PgrModel>(PgrModel{.id = id,
+                                                .k = params.k,
+                                                .rates = rates,
+                                                .space = ProjectiveSpace(rates.q, rates.t),
+                                                .hit = std::exp(rates.epsilon) * rates.p,
+                                                .on_hyperplane = Coin(rates.s, rates.not_s)});
   return {.client = {.params = params,
                      .id = std::move(id),
                      .shape = {{BlockShape{rates.universe, 1}}},

@@ -144,6 +144,7 @@ SubsetSelectionRates subset_selection_rates(uint32_t m, uint32_t omega, double e
   const double e = std::exp(epsilon), md = m, w = omega;
   SubsetSelectionRates r{.universe = m, .subset_size = omega, .epsilon = epsilon};
   r.p = w * e / (w * e + md - w);
+  r.not_p = (md - w) / (w * e + md - w);
   r.q = (w * e * (w - 1) + (md - w) * w) / ((md - 1) * (w * e + md - w));
   return r;
 }
@@ -163,7 +164,7 @@ uint32_t optimal_subset_size(uint32_t m, double epsilon) {
 void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, Rng& rng,
                              std::vector<uint32_t>& items) {
   const uint32_t m = rates.universe, omega = rates.subset_size;
-  const bool include_value = rng.bernoulli(rates.p);
+  const bool include_value = rng.bernoulli(rates.p, rates.not_p);
   draw_distinct_others(m, value, include_value ? omega - 1 : omega, include_value, rng, items);
 }
 
@@ -215,7 +216,7 @@ Protocol make_subset_selection(const ProtocolParams& params) {
   return Protocol(s.client.params, s.client.shape, s.client.encoder,
                   make_support_count_estimator(
                       s.client.id, "ss", r.universe,
-                      {.p = r.p, .not_p = 1 - r.p, .q = r.q, .not_q = 1 - r.q, .gap = r.p - r.q}),
+                      {.p = r.p, .not_p = r.not_p, .q = r.q, .not_q = 1 - r.q, .gap = r.p - r.q}),
                   std::make_shared<SubsetSelectionAttack>(r));
 }
 

@@ -9,14 +9,15 @@
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/protocols/subset_selection.h"
+#include "residue/random/inversion_table.h"
 
 namespace residue {
 namespace {
 
-// Binomial weights below this fraction of the mode's are left out of the sampling table. The
-// mass left out is then below k * 1e-30 < 5e-21, far under the 2^-53 step of uniform01, so no
-// draw can tell the table from the exact distribution.
-constexpr double kTableCutoff = 1e-30;
+// Binomial weights below this fraction of the mode's are left out of the sampling table. There
+// are fewer than 2^32 of them, each below 2^-160 of the total, so together they carry less than
+// 2^-128: the resolution of the table's draw (random/inversion_table.h).
+constexpr double kTableCutoff = 0x1.0p-160;
 
 // The probabilities of a unary encoding, each computed without cancellation (SUE at large
 // epsilon has 1 - p ~ 1e-11, which 1 - p would get wrong in the fifth digit).
@@ -55,7 +56,7 @@ UnaryRates oue_rates(uint32_t k, double epsilon) {
 // recurrence P[j+1] / P[j] = (n - j) q / ((j + 1)(1 - q)) outward from the mode, with only
 // +, *, / (correctly rounded in IEEE arithmetic, no libm), so the table and every draw are
 // the same on every platform. The table spans the values whose weight is at least
-// kTableCutoff of the mode's: about 24 standard deviations, a few thousand entries at most
+// kTableCutoff of the mode's: about 30 standard deviations, a few thousand entries at most
 // for any k a unary report can reasonably have.
 class BinomialTable {
  public:
@@ -79,16 +80,10 @@ class BinomialTable {
       if (w < kTableCutoff) break;
       weights.push_back(w);
     }
-    cdf_.resize(weights.size());
+    table_ = InversionTable(weights);
     double total = 0;
     for (double x : weights) total += x;
-    double partial = 0;
-    for (std::size_t i = 0; i < weights.size(); ++i) {
-      partial += weights[i];
-      cdf_[i] = partial / total;
-    }
-    cdf_.back() = 1;  // uniform01() < 1, so every draw lands inside the table
-    // Summed from the top: 1 - cdf_ would lose the digits of tails far below 2^-40.
+    // Summed from the top: 1 - the CDF would lose the digits of tails far below 2^-40.
     tail_.resize(weights.size());
     double above = 0;
     for (std::size_t i = weights.size(); i-- > 0;) {
@@ -98,24 +93,22 @@ class BinomialTable {
   }
 
   // The smallest b with P[X > b] <= probability. REQUIRES: probability > 0 (tail_.back() is
-  // 0, so b is in the table). The mass left out of the table, under n 1e-30 of the mode's
-  // weight, is far below any probability this is asked for.
+  // 0, so b is in the table). The mass left out of the table, below 2^-128, is far below any
+  // probability this is asked for.
   uint32_t upper_quantile(double probability) const {
     const auto b = std::partition_point(tail_.begin(), tail_.end(),
                                         [&](double tail) { return tail > probability; });
     return lo_ + static_cast<uint32_t>(b - tail_.begin());
   }
 
-  // One uniform01 draw; O(log of the table size).
-  uint32_t sample(Rng& rng) const {
-    const double u = rng.uniform01();
-    return lo_ +
-           static_cast<uint32_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
-  }
+  // One word (a second with probability below 2^-50); O(log of the table size). Exact to
+  // 2^-128 at both ends: at eps = 50 a noise one has probability 1e-20, which a 53-bit uniform
+  // against a double CDF never drew.
+  uint32_t sample(Rng& rng) const { return lo_ + static_cast<uint32_t>(table_.sample(rng)); }
 
  private:
   uint32_t lo_ = 0;
-  std::vector<double> cdf_;   // cdf_[i] = P[X <= lo_ + i]
+  InversionTable table_;      // draws i with probability P[X = lo_ + i]
   std::vector<double> tail_;  // tail_[i] = P[X > lo_ + i]; the last is 0
 };
 
@@ -129,7 +122,7 @@ class UnaryEncoder final : public Encoder {
         log_q_(std::log(rates.pure.q)),
         log_not_q_(std::log(rates.pure.not_q)) {}
 
-  // Draws: one uniform01 for the true bit, one for the number of noise ones, then Floyd's
+  // Draws: one coin for the true bit, one table draw for the number of noise ones, then Floyd's
   // uniform draws for their positions. O(#ones log #ones) while #ones < k / 64, else
   // O(#ones + k / 64) (the k-bit wire encoding costs k / 64 words anyway).
   void encode(uint32_t value, Rng& rng, Report& out) const override {
@@ -137,7 +130,7 @@ class UnaryEncoder final : public Encoder {
       throw Error(std::string(rates_.name) + ": value " + std::to_string(value) +
                   " is outside [0, " + std::to_string(rates_.k) + ").");
     }
-    const bool true_bit = rng.bernoulli(rates_.pure.p);
+    const bool true_bit = rng.bernoulli(rates_.pure.p, rates_.pure.not_p);
     const uint32_t noise = noise_.sample(rng);
     out.block = 0;
     draw_distinct_others(rates_.k, value, noise, true_bit, rng, out.items);

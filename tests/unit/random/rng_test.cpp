@@ -1,14 +1,19 @@
 // Rng, SeededRng and Csprng: reproducible and distinct streams, uniform(bound) range and
-// unbiasedness, uniform01 and bernoulli frequencies, and Csprng freshness and bit balance.
+// unbiasedness, uniform01 and bernoulli frequencies, bernoulli's exactness at both ends, wiping
+// of drawn words, and Csprng freshness and bit balance.
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <set>
 #include <vector>
 
 #include "residue/random/csprng.h"
+#include "residue/random/hmac_drbg.h"
 #include "residue/random/seeded_rng.h"
+#include "support/scripted_rng.h"
 
 namespace residue {
 namespace {
@@ -110,6 +115,58 @@ TEST_CASE("bernoulli hits its probability and clamps it", "[rng]") {
     REQUIRE_FALSE(rng.bernoulli(-1.0));
     REQUIRE(rng.bernoulli(1.0));
     REQUIRE(rng.bernoulli(2.0));
+  }
+}
+
+TEST_CASE("bernoulli is exact far below 2^-53 and within 2^-53 of 1", "[rng]") {
+  // The uniform's threshold, found over two words: the coin's probability to 2^-128 (a margin
+  // that matters only for the 1e-30 cases).
+  for (double p : {0.25, 0.3, 1e-10, 1e-20, 3e-30, 0x1.0p-60}) {
+    INFO("p = " << p);
+    const testing::Tail tail =
+        testing::tail_probability({}, [p](Rng& rng) { return !rng.bernoulli(p); });
+    CHECK(tail.below == Approx(p).epsilon(1e-12).margin(0x1.0p-128));
+  }
+  // 1 - 4e-18 is 1 as a double: bernoulli(p, not_p) draws on the complement.
+  for (double not_p : {1e-10, 4.248354255291589e-18, 1e-30}) {
+    INFO("not_p = " << not_p);
+    const testing::Tail tail = testing::tail_probability(
+        {}, [not_p](Rng& rng) { return !rng.bernoulli(1 - not_p, not_p); });
+    CHECK(tail.above == Approx(not_p).epsilon(1e-12).margin(0x1.0p-128));
+  }
+  // Away from the ends both forms agree with the old 53-bit comparison on all but a 2^-53
+  // sliver of the words, so seeded streams and memoized reports keep their values.
+  SeededRng a(3), b(3);
+  for (int i = 0; i < 100000; ++i) {
+    const double p = 0.1 + 0.8 * (i % 97) / 97.0;
+    REQUIRE(a.bernoulli(p, 1 - p) == (static_cast<double>(b.next_u64() >> 11) * 0x1.0p-53 < p));
+  }
+}
+
+TEST_CASE("issue 12: an rng wipes the words it hands out, and its buffer when destroyed", "[rng]") {
+  // A twin HmacDrbg tells which words the buffer holds: the first refill is 128 of them.
+  const std::vector<uint8_t> secret(32, 7);
+  HmacDrbg twin(secret, {});
+  const std::vector<uint64_t> words = draw_words(twin, Rng::kBufferWords);
+  alignas(HmacDrbg) unsigned char storage[sizeof(HmacDrbg)];
+  auto* drbg = new (storage) HmacDrbg(secret, {});
+  auto occurrences = [&storage](uint64_t word) {
+    int found = 0;
+    for (std::size_t at = 0; at + sizeof word <= sizeof storage; ++at) {
+      found += std::memcmp(storage + at, &word, sizeof word) == 0;
+    }
+    return found;
+  };
+  REQUIRE(draw_words(*drbg, 10) == std::vector<uint64_t>(words.begin(), words.begin() + 10));
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    INFO("word " << i);
+    // Drawn words are gone; the others are still there, so the scan does see the buffer.
+    CHECK(occurrences(words[i]) == (i < 10 ? 0 : 1));
+  }
+  drbg->~HmacDrbg();
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    INFO("word " << i);
+    CHECK(occurrences(words[i]) == 0);
   }
 }
 

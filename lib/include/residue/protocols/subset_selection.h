@@ -28,6 +28,8 @@ struct SubsetSelectionRates {
   double epsilon = 0;
   /// P[x in Z | input x]
   double p = 0;
+  /// 1 - p, computed without cancellation (1e-20 at eps = 50, where p rounds to 1)
+  double not_p = 0;
   /// P[v in Z | input x != v]
   double q = 0;
 
