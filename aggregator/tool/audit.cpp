@@ -1,5 +1,5 @@
 // `residue audit`: an empirical lower bound on the epsilon each protocol's randomizer really
-// provides (protocols/audit.h), printed beside the claimed epsilon.
+// provides (protocols/audit.h), printed beside the claimed epsilon, with the event that gave it.
 #include "residue/protocols/audit.h"
 
 #include <cmath>
@@ -22,28 +22,65 @@ struct AuditCommandOptions {
   uint64_t trials = 100000;
   double confidence = 0.95;
   std::vector<uint32_t> values{0, 1};
+  uint32_t inputs = 8;
   uint64_t seed = 1;
   bool json = false;
 };
 
+std::string join(const std::vector<uint32_t>& values) {
+  std::string out;
+  for (uint32_t v : values) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out;
+}
+
+// "position 6 is in the report: 20412 of 100000 reports for input 1, none for input 0"
+std::string finding(const AuditResult& r) {
+  auto hits = [&](uint64_t h) {
+    return h == 0 ? std::string("none") : std::to_string(h) + " of " + std::to_string(r.trials);
+  };
+  return r.description + ": " + hits(r.hits_revealing) + " reports for input " +
+         std::to_string(r.input_revealing) + ", " + hits(r.hits_other) + " for input " +
+         std::to_string(r.input_other);
+}
+
+const char* kind_name(AuditEvent::Kind kind) {
+  switch (kind) {
+    case AuditEvent::Kind::kRevealing:
+      return "revealing";
+    case AuditEvent::Kind::kHolds:
+      return "holds";
+    case AuditEvent::Kind::kLacks:
+      return "lacks";
+    case AuditEvent::Kind::kClass:
+      return "class";
+  }
+  return "";
+}
+
 void run(const AuditCommandOptions& o) {
   if (o.values.size() != 2) throw Error("--values takes two values, e.g. --values 0,1.");
+  const AuditOptions options{.value_a = o.values[0],
+                             .value_b = o.values[1],
+                             .inputs = o.inputs,
+                             .trials = o.trials,
+                             .confidence = o.confidence};
   const std::vector<BuiltProtocol> built = build_protocols(o.protocols, o.k, o.epsilon);
-  nlohmann::json out = {{"k", o.k},           {"epsilon", o.epsilon},
-                        {"trials", o.trials}, {"confidence", o.confidence},
-                        {"values", o.values}, {"results", nlohmann::json::array()}};
-  Table table(
-      {"protocol", "claimed eps", "empirical eps", "lower bound", "events (a / b)", "verdict"});
+  const std::vector<uint32_t> inputs = audit_inputs(o.k, options);
+  nlohmann::json out = {{"k", o.k},
+                        {"epsilon", o.epsilon},
+                        {"trials", o.trials},
+                        {"confidence", o.confidence},
+                        {"values", o.values},
+                        {"inputs", inputs},
+                        {"results", nlohmann::json::array()}};
+  Table table({"protocol", "claimed eps", "lower bound", "empirical eps", "worst event", "inputs",
+               "hits", "verdict"});
+  std::vector<std::string> violations;
   ProgressBar bar("auditing");
   for (std::size_t i = 0; i < built.size(); ++i) {
     const Protocol& p = built[i].protocol;
     SeededRng rng(o.seed, i);  // the audit's own draws; seeded so a finding can be replayed
-    const AuditResult r = audit_epsilon(p,
-                                        {.value_a = o.values[0],
-                                         .value_b = o.values[1],
-                                         .trials = o.trials,
-                                         .confidence = o.confidence},
-                                        rng);
+    const AuditResult r = audit_epsilon(p, options, rng);
     const bool violation = r.epsilon_lower > r.epsilon_claimed;
     auto finite = [](double v) {
       return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -53,13 +90,23 @@ void run(const AuditCommandOptions& o) {
                               {"epsilon_claimed", r.epsilon_claimed},
                               {"epsilon_point", finite(r.epsilon_point)},
                               {"epsilon_lower", finite(r.epsilon_lower)},
+                              {"event",
+                               {{"description", r.description},
+                                {"kind", kind_name(r.event.kind)},
+                                {"class", r.event.block},
+                                {"position", r.event.position},
+                                {"complement", r.event.complement}}},
+                              {"input_revealing", r.input_revealing},
+                              {"input_other", r.input_other},
                               {"hits_revealing", r.hits_revealing},
                               {"hits_other", r.hits_other},
                               {"violation", violation}});
     table.add({p.params().protocol, format_number(r.epsilon_claimed),
-               format_number(r.epsilon_point), format_number(r.epsilon_lower),
+               format_number(r.epsilon_lower), format_number(r.epsilon_point), r.description,
+               std::to_string(r.input_revealing) + " / " + std::to_string(r.input_other),
                std::to_string(r.hits_revealing) + " / " + std::to_string(r.hits_other),
                violation ? "VIOLATES the claimed epsilon" : "ok"});
+    if (violation) violations.push_back(p.params().protocol + ": " + finding(r));
     bar.update(i + 1, built.size());
   }
   if (o.json) {
@@ -67,11 +114,15 @@ void run(const AuditCommandOptions& o) {
     return;
   }
   std::cout << "audit: k=" << o.k << " eps=" << o.epsilon << ", " << o.trials
-            << " reports per input, inputs " << o.values[0] << " and " << o.values[1] << ", "
-            << 100 * o.confidence << "% confidence\n"
-            << "event: reports where the claimed mechanism makes one input e^eps times as likely"
-               " as the other\n\n";
+            << " reports for each of the inputs " << join(inputs) << ", " << 100 * o.confidence
+            << "% confidence over the whole search\n"
+            << "events: the claimed mechanism's revealing sets for " << o.values[0] << " and "
+            << o.values[1]
+            << ", every report position and class, and their complements"
+               " (docs/attacks.md); the worst is shown\n\n";
   table.print(std::cout);
+  if (!violations.empty()) std::cout << "\nWhat leaks:\n";
+  for (const std::string& v : violations) std::cout << "  " << v << "\n";
 }
 
 }  // namespace
@@ -83,13 +134,17 @@ void add_audit_command(CLI::App& app) {
   o->protocols.add_to(*cmd);
   cmd->add_option("--k", o->k, "Domain size")->required()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eps", o->epsilon, "Claimed epsilon")->required();
-  cmd->add_option("--trials", o->trials, "Reports drawn for each of the two inputs")
+  cmd->add_option("--trials", o->trials, "Reports drawn for each input")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--confidence", o->confidence, "Confidence of the lower bound")
       ->capture_default_str();
-  cmd->add_option("--values", o->values, "The two inputs compared")
+  cmd->add_option("--values", o->values, "The pair whose claimed revealing sets are tested")
       ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--inputs", o->inputs,
+                  "Inputs reports are drawn for: the pair, 0, k-1 and values spread over [0, k)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "Seed of the audit's draws")
