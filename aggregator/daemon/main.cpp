@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
           previous = residue::params_from_json(nlohmann::json::parse(r.params_json));
       }
       residue::Task task = residue::make_task(t, previous);
-      store->register_task(task.name, residue::canonical_json(task.protocol.params()), task.hash,
-                           task.protocol.new_tally());
+      store->register_task(task.name, residue::canonical_json(task.protocol.params()),
+                           task.domain_id, task.hash, task.protocol.new_tally());
       std::cerr << "residued: task " << task.name << ": " << task.protocol.id()
                 << " k=" << task.protocol.params().k
                 << " epsilon=" << task.protocol.params().epsilon << "\n";

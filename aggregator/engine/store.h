@@ -5,7 +5,7 @@
 // the const methods at any time and see only committed state.
 //
 //   std::unique_ptr<Store> store = open_sqlite_store("residue-data");
-//   store->register_task("words", params_json, hash, protocol.new_tally());
+//   store->register_task("words", params_json, domain.id(), hash, protocol.new_tally());
 //   std::vector<CommitOutcome> out = store->commit(batches);   // durable when it returns
 #pragma once
 
@@ -41,8 +41,11 @@ enum class CommitOutcome {
 
 struct TaskRecord {
   std::string name;
-  /// The task's ProtocolParams as canonical JSON, and their fingerprint.
+  /// The task's ProtocolParams as canonical JSON.
   std::string params_json;
+  /// Domain::id() of the task's dictionary; "" for a task of bare indices.
+  std::string domain_id;
+  /// task_hash(params, domain_id): what its batches carry.
   ParamsHash params_hash{};
   uint64_t batches = 0;
   uint64_t reports = 0;
@@ -62,11 +65,13 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  /// Declares a task. New: recorded with the empty tally. Known: its stored parameter hash
-  /// must equal `params_hash` (a task's parameters cannot change under its data), else Error
-  /// naming the task. The empty tally fixes the shape counts are kept in.
+  /// Declares a task. New: recorded with the empty tally. Known: its stored domain id and
+  /// parameter hash must equal `domain_id` and `params_hash` (neither a task's parameters nor
+  /// its dictionary can change under its data), else Error naming the task and what changed.
+  /// The empty tally fixes the shape counts are kept in.
   virtual void register_task(const std::string& name, const std::string& params_json,
-                             const ParamsHash& params_hash, const Tally& empty) = 0;
+                             const std::string& domain_id, const ParamsHash& params_hash,
+                             const Tally& empty) = 0;
 
   /// Commits the batches in one durable transaction with the updated tallies of their tasks:
   /// each batch id is looked up in the ledger; a new one is recorded with its raw bytes and

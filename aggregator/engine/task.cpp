@@ -31,16 +31,22 @@ Domain load_dictionary(const std::filesystem::path& path) {
   }
 }
 
-Task task_from_params(std::string name, const ProtocolParams& params,
-                      std::optional<Domain> domain) {
+Task task_from_params(std::string name, const ProtocolParams& params, std::string domain_id,
+                      std::optional<Domain> dictionary) {
   Protocol protocol = make_protocol(params);
-  if (domain && domain->size() != protocol.params().k) {
-    throw Error("task " + name + ": the dictionary has " + std::to_string(domain->size()) +
+  if (dictionary && dictionary->size() != protocol.params().k) {
+    throw Error("task " + name + ": the dictionary has " + std::to_string(dictionary->size()) +
                 " values but k is " + std::to_string(protocol.params().k) + ".");
   }
-  const ParamsHash hash = params_hash(protocol.params());
+  if (dictionary && !domain_id.empty() && dictionary->id() != domain_id) {
+    throw Error("task " + name + ": the dictionary given is not the one the task's data was " +
+                "counted under (its id is " + dictionary->id() + ", the task's " + domain_id +
+                "); its values would be shown against the wrong counts.");
+  }
+  const ParamsHash hash = task_hash(protocol.params(), domain_id);
   ReportCodec codec(protocol.shape());
-  return Task{std::move(name), std::move(protocol), hash, std::move(domain), std::move(codec)};
+  return Task{std::move(name),       std::move(protocol), std::move(domain_id), hash,
+              std::move(dictionary), std::move(codec)};
 }
 
 Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& stored) {
@@ -62,7 +68,8 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
       options.max_inflation = config.max_inflation;
       params = complete_params(params, options);
     }
-    return task_from_params(config.name, params, std::move(domain));
+    std::string domain_id = domain ? domain->id() : "";
+    return task_from_params(config.name, params, std::move(domain_id), std::move(domain));
   } catch (const Error& e) {
     throw Error(context + e.what());
   }

@@ -20,13 +20,21 @@ namespace residue {
 struct Task {
   std::string name;
   Protocol protocol;
+  /// Domain::id() of its dictionary; "" for a task of bare indices.
+  std::string domain_id;
+  /// task_hash(params, domain_id): what clients echo in every batch.
   ParamsHash hash{};
-  std::optional<Domain> domain;  ///< for dictionary tasks
+  /// The dictionary itself, where known (the daemon; offline tools given --dictionary).
+  std::optional<Domain> domain;
   ReportCodec codec;
 };
 
-/// The task of `params` (complete, as make_protocol takes them).
-Task task_from_params(std::string name, const ProtocolParams& params, std::optional<Domain> domain);
+/// The task of `params` (complete, as make_protocol takes them) over the domain `domain_id`.
+/// `dictionary`, when given, must have that id (or the id must be "", as in a store written
+/// before dictionaries were recorded: the dictionary is then taken on the caller's word);
+/// otherwise Error naming both ids.
+Task task_from_params(std::string name, const ProtocolParams& params, std::string domain_id,
+                      std::optional<Domain> dictionary = std::nullopt);
 
 /// Builds a configured task: reads its dictionary, then completes its parameters (MSS moduli)
 /// unless `stored` holds the parameters the store already has for it and they agree with the

@@ -6,14 +6,15 @@
 
 namespace residue {
 
-Task task_from_record(const TaskRecord& record) {
+Task task_from_record(const TaskRecord& record, std::optional<Domain> dictionary) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(record.params_json);
   } catch (const nlohmann::json::exception& e) {
     throw Error("task " + record.name + ": stored parameters are not JSON: " + e.what());
   }
-  return task_from_params(record.name, params_from_json(json), std::nullopt);
+  return task_from_params(record.name, params_from_json(json), record.domain_id,
+                          std::move(dictionary));
 }
 
 std::vector<TaskVerification> verify_store(const Store& store) {

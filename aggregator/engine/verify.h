@@ -20,8 +20,9 @@ struct TaskVerification {
   std::vector<std::string> problems;
 };
 
-/// The task a stored record describes (its stored parameters; no dictionary).
-Task task_from_record(const TaskRecord& record);
+/// The task a stored record describes: its stored parameters and domain id, with
+/// `dictionary` when given (which must be the one the record names: task_from_params).
+Task task_from_record(const TaskRecord& record, std::optional<Domain> dictionary = std::nullopt);
 
 std::vector<TaskVerification> verify_store(const Store& store);
 

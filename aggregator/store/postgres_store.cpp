@@ -4,8 +4,10 @@
 // are applied in order, in one transaction, under an advisory lock, by whichever program
 // connects first with `migrate`; a database with a version this program does not know is
 // refused):
-//   tasks(name PK, params_json, params_hash bytea(16), empty_tally bytea)
-//       empty_tally is encode_tally of the task's empty tally: its protocol id and shape.
+//   tasks(name PK, params_json, params_hash bytea(16), empty_tally bytea, domain)
+//       empty_tally is encode_tally of the task's empty tally: its protocol id and shape;
+//       domain is Domain::id() of its dictionary, '' for bare indices (migration 2; tasks
+//       registered before it get '', which is what their parameter hashes were computed with).
 //   batches(id bytea(16) PK, sequence identity, task, shard, received, received_day, reports)
 //       The ledger. Not partitioned, so its primary key holds across days and daemons.
 //   batch_bodies(received_day, id, body) PARTITION BY RANGE (received_day)
@@ -54,6 +56,7 @@
 #include <set>
 #include <string_view>
 
+#include "registration.h"
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
@@ -160,6 +163,9 @@ CREATE VIEW residue.task_totals AS
   SELECT task, sum(batches)::bigint AS batches, sum(reports)::bigint AS reports,
          max(last_batch) AS last_batch
   FROM residue.shard_totals GROUP BY task;
+)sql"},
+    {2, "tasks.domain: the identity of a task's dictionary", R"sql(
+ALTER TABLE residue.tasks ADD COLUMN domain text NOT NULL DEFAULT '';
 )sql"},
 };
 static_assert(kPartitionLockKey == 8243121589465736449, "the key in ensure_day_partition()");
@@ -514,12 +520,12 @@ constexpr Statement kEnsureDay = {"residue_ensure_day",
                                   "SELECT residue.ensure_day_partition($1::integer)"};
 
 constexpr Statement kInsertTask = {"residue_insert_task", R"sql(
-INSERT INTO residue.tasks(name, params_json, params_hash, empty_tally)
-VALUES ($1::text, $2::text, $3::bytea, $4::bytea) ON CONFLICT (name) DO NOTHING)sql"};
+INSERT INTO residue.tasks(name, params_json, params_hash, empty_tally, domain)
+VALUES ($1::text, $2::text, $3::bytea, $4::bytea, $5::text) ON CONFLICT (name) DO NOTHING)sql"};
 
 constexpr Statement kSelectTask = {
     "residue_select_task",
-    "SELECT params_hash, empty_tally FROM residue.tasks WHERE name = $1::text"};
+    "SELECT params_hash, empty_tally, domain FROM residue.tasks WHERE name = $1::text"};
 
 constexpr Statement kSelectTally = {
     "residue_select_tally",
@@ -527,24 +533,14 @@ constexpr Statement kSelectTally = {
 
 constexpr Statement kSelectTasks = {"residue_select_tasks", R"sql(
 SELECT t.name, t.params_json, t.params_hash, coalesce(sum(s.batches), 0)::bigint,
-       coalesce(sum(s.reports), 0)::bigint, coalesce(max(s.last_batch), 0)::bigint
+       coalesce(sum(s.reports), 0)::bigint, coalesce(max(s.last_batch), 0)::bigint, t.domain
 FROM residue.tasks t LEFT JOIN residue.shard_totals s ON s.task = t.name
-GROUP BY t.name, t.params_json, t.params_hash ORDER BY t.name)sql"};
+GROUP BY t.name, t.params_json, t.params_hash, t.domain ORDER BY t.name)sql"};
 
 constexpr Statement kSelectBatches = {"residue_select_batches", R"sql(
 SELECT b.id, b.sequence, b.received, d.body
 FROM residue.batches b JOIN residue.batch_bodies d ON d.received_day = b.received_day AND d.id = b.id
 WHERE b.task = $1::text ORDER BY b.sequence)sql"};
-
-bool is_empty(const Tally& tally) {
-  for (uint32_t j = 0; j < tally.block_count(); ++j) {
-    if (tally.reports(j) != 0) return false;
-    for (uint64_t c : tally.counts(j)) {
-      if (c != 0) return false;
-    }
-  }
-  return true;
-}
 
 int32_t day_of(int64_t unix_seconds) {
   return static_cast<int32_t>(unix_seconds / kSecondsPerDay);
@@ -555,7 +551,8 @@ class PostgresStore final : public Store {
   explicit PostgresStore(const PostgresStoreOptions& options);
 
   void register_task(const std::string& name, const std::string& params_json,
-                     const ParamsHash& params_hash, const Tally& empty) override;
+                     const std::string& domain_id, const ParamsHash& params_hash,
+                     const Tally& empty) override;
   std::vector<CommitOutcome> commit(std::span<const PendingBatch> batches) override;
   Tally tally(const std::string& task) const override;
   std::vector<TaskRecord> tasks() const override;
@@ -723,11 +720,9 @@ std::optional<Tally> PostgresStore::empty_tally(Connection& db, const std::strin
 }
 
 void PostgresStore::register_task(const std::string& name, const std::string& params_json,
-                                  const ParamsHash& params_hash, const Tally& empty) {
-  if (!is_empty(empty)) {
-    throw Error(where_ + ": task \"" + name +
-                "\" must be registered with an empty tally, but the one given holds counts.");
-  }
+                                  const std::string& domain_id, const ParamsHash& params_hash,
+                                  const Tally& empty) {
+  check_empty_for_registration(where_, name, empty);
   const std::vector<uint8_t> shape = encode_tally(empty);
   std::lock_guard write(write_mutex_);
   Connection& db = writer();
@@ -736,15 +731,11 @@ void PostgresStore::register_task(const std::string& name, const std::string& pa
                            .bytes(std::string(name))
                            .bytes(std::string(params_json))
                            .bytes(params_hash)
-                           .bytes(shape));
+                           .bytes(shape)
+                           .bytes(std::string(domain_id)));
   Result r = db.exec(kSelectTask, Params().bytes(std::string(name)));
   const Row row(r.get(), 0, where_);
-  const std::span<const uint8_t> stored_hash = row.bytes(0);
-  if (!std::equal(stored_hash.begin(), stored_hash.end(), params_hash.begin(), params_hash.end())) {
-    throw Error(where_ + ": task \"" + name + "\" is stored with parameter hash " +
-                to_hex(stored_hash) + ", not " + to_hex(params_hash) +
-                ": a task's parameters cannot change under its data; use a new task name.");
-  }
+  check_same_task(where_, name, row.bytes(0), row.text(2), params_hash, domain_id);
   // The encoding of an empty tally is its protocol id and shape, byte for byte.
   const std::span<const uint8_t> stored_shape = row.bytes(1);
   if (!std::equal(stored_shape.begin(), stored_shape.end(), shape.begin(), shape.end())) {
@@ -990,6 +981,7 @@ std::vector<TaskRecord> PostgresStore::tasks() const {
       record.batches = static_cast<uint64_t>(row.int8(3));
       record.reports = static_cast<uint64_t>(row.int8(4));
       record.last_batch = row.int8(5);
+      record.domain_id = row.text(6);
       out.push_back(std::move(record));
     }
     return out;

@@ -3,14 +3,18 @@
 // Schema (its version is meta's 'schema_version', kSchemaVersion below):
 //   meta(key TEXT PRIMARY KEY, value INTEGER)
 //   tasks(name TEXT PRIMARY KEY, params_json TEXT, params_hash BLOB (16 bytes),
-//         tally BLOB (encode_tally), batches INTEGER, reports INTEGER, last_batch INTEGER)
+//         tally BLOB (encode_tally), batches INTEGER, reports INTEGER, last_batch INTEGER,
+//         domain TEXT (Domain::id(); '' for bare indices))
 //   batches(sequence INTEGER PRIMARY KEY, id BLOB UNIQUE, task TEXT REFERENCES
 //           tasks(name), received INTEGER, reports INTEGER, body BLOB)
 //   batches_by_task(task, sequence)
 // The UNIQUE batch id is the ledger. The sequence is the rowid, so rows lie in commit order;
 // SQLite gives each new row the largest rowid plus one, and no batch row is ever deleted, so
 // sequences run 1, 2, 3... without gaps (AUTOINCREMENT would burn a number on every duplicate).
-// Nothing identifies a client: no address, token or user agent is stored (infra.md section 5).
+// Nothing identifies a client: no address, token or user agent is stored.
+// Version 2 added tasks.domain; a version 1 file is upgraded in place when opened, its tasks
+// getting '' (version 1 hashed no dictionary into a task's parameter hash, so '' is what their
+// stored hashes say).
 //
 // Concurrency: one write connection, used by commit() and register_task() under write_mutex_,
 // with its statements prepared once. tasks() and for_each_batch() borrow a query_only
@@ -33,6 +37,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "registration.h"
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
@@ -40,7 +45,7 @@
 namespace residue {
 namespace {
 
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 10'000;
 
 constexpr const char* kSchema = R"sql(
@@ -51,7 +56,8 @@ CREATE TABLE tasks(
   tally BLOB NOT NULL,
   batches INTEGER NOT NULL DEFAULT 0,
   reports INTEGER NOT NULL DEFAULT 0,
-  last_batch INTEGER NOT NULL DEFAULT 0);
+  last_batch INTEGER NOT NULL DEFAULT 0,
+  domain TEXT NOT NULL DEFAULT '');
 CREATE TABLE batches(
   sequence INTEGER PRIMARY KEY,
   id BLOB NOT NULL UNIQUE,
@@ -230,16 +236,6 @@ bool same_shape(const Tally& a, const Tally& b) {
   return true;
 }
 
-bool is_empty(const Tally& tally) {
-  for (uint32_t j = 0; j < tally.block_count(); ++j) {
-    if (tally.reports(j) != 0) return false;
-    for (uint64_t c : tally.counts(j)) {
-      if (c != 0) return false;
-    }
-  }
-  return true;
-}
-
 std::string describe_shape(const Tally& tally) {
   std::string out = "\"" + tally.protocol_id() + "\" with universes (";
   for (uint32_t j = 0; j < tally.block_count(); ++j) {
@@ -272,7 +268,8 @@ class SqliteStore final : public Store {
   explicit SqliteStore(const std::filesystem::path& dir);
 
   void register_task(const std::string& name, const std::string& params_json,
-                     const ParamsHash& params_hash, const Tally& empty) override;
+                     const std::string& domain_id, const ParamsHash& params_hash,
+                     const Tally& empty) override;
   std::vector<CommitOutcome> commit(std::span<const PendingBatch> batches) override;
   Tally tally(const std::string& task) const override;
   std::vector<TaskRecord> tasks() const override;
@@ -283,8 +280,8 @@ class SqliteStore final : public Store {
   struct Reader {
     explicit Reader(const std::filesystem::path& file)
         : db(file, Connection::Mode::kRead),
-          tasks(db.prepare("SELECT name, params_json, params_hash, batches, reports, last_batch "
-                           "FROM tasks ORDER BY name")),
+          tasks(db.prepare("SELECT name, params_json, params_hash, batches, reports, last_batch, "
+                           "domain FROM tasks ORDER BY name")),
           batches(db.prepare("SELECT id, sequence, received, body FROM batches "
                              "WHERE task = ?1 ORDER BY sequence")),
           task_exists(db.prepare("SELECT 1 FROM tasks WHERE name = ?1")) {}
@@ -350,9 +347,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& dir)
   Transaction tx = begin();
   create_or_check_schema();
   select_tallies_ = db_.prepare("SELECT name, tally FROM tasks");
-  select_task_hash_ = db_.prepare("SELECT params_hash FROM tasks WHERE name = ?1");
+  select_task_hash_ = db_.prepare("SELECT params_hash, domain FROM tasks WHERE name = ?1");
   insert_task_ = db_.prepare(
-      "INSERT INTO tasks(name, params_json, params_hash, tally) VALUES(?1, ?2, ?3, ?4)");
+      "INSERT INTO tasks(name, params_json, params_hash, tally, domain) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)");
   // DO NOTHING on a known id only: any other constraint failure is still an error.
   insert_batch_ = db_.prepare(
       "INSERT INTO batches(id, task, received, reports, body) VALUES(?1, ?2, ?3, ?4, ?5) "
@@ -383,6 +381,11 @@ void SqliteStore::create_or_check_schema() {
     throw Error("sqlite store: " + db_.path() + " has schema version " + std::to_string(*stored) +
                 ", newer than this program's " + std::to_string(kSchemaVersion) +
                 "; open it with the newer Residue that wrote it.");
+  }
+  if (*stored == 1) {
+    db_.exec("ALTER TABLE tasks ADD COLUMN domain TEXT NOT NULL DEFAULT ''");
+    db_.exec("UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+    return;
   }
   if (*stored != kSchemaVersion) {
     throw Error("sqlite store: " + db_.path() + " has unknown schema version " +
@@ -426,23 +429,17 @@ void SqliteStore::refresh_if_changed() {
 }
 
 void SqliteStore::register_task(const std::string& name, const std::string& params_json,
-                                const ParamsHash& params_hash, const Tally& empty) {
-  if (!is_empty(empty)) {
-    throw Error("sqlite store: task \"" + name +
-                "\" must be registered with an empty tally, but the one given holds counts.");
-  }
+                                const std::string& domain_id, const ParamsHash& params_hash,
+                                const Tally& empty) {
+  const std::string where = "sqlite store: " + file_.string();
+  check_empty_for_registration(where, name, empty);
   std::lock_guard write(write_mutex_);
   Transaction tx = begin();
   refresh_if_changed();
   {
     Query select(db_, select_task_hash_);
     if (select.bind_text(1, name).step()) {
-      const std::span<const uint8_t> stored = select.blob(0);
-      if (!std::equal(stored.begin(), stored.end(), params_hash.begin(), params_hash.end())) {
-        throw Error("sqlite store: task \"" + name + "\" is stored with parameter hash " +
-                    to_hex(stored) + ", not " + to_hex(params_hash) +
-                    ": a task's parameters cannot change under its data; use a new task name.");
-      }
+      check_same_task(where, name, select.blob(0), select.text(1), params_hash, domain_id);
       std::lock_guard lock(tallies_mutex_);
       const Tally& stored_tally = tallies_.at(name);
       if (!same_shape(stored_tally, empty)) {
@@ -458,6 +455,7 @@ void SqliteStore::register_task(const std::string& name, const std::string& para
       .bind_text(2, params_json)
       .bind_blob(3, params_hash)
       .bind_blob(4, encode_tally(empty))
+      .bind_text(5, domain_id)
       .step();
   tx.commit();
   std::lock_guard lock(tallies_mutex_);
@@ -557,6 +555,7 @@ std::vector<TaskRecord> SqliteStore::tasks() const {
     record.batches = static_cast<uint64_t>(rows.integer(3));
     record.reports = static_cast<uint64_t>(rows.integer(4));
     record.last_batch = rows.integer(5);
+    record.domain_id = rows.text(6);
     out.push_back(std::move(record));
   }
   return out;

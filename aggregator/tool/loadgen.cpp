@@ -88,15 +88,15 @@ void run(const LoadgenOptions& o) {
   auto client = connect(o, o.urls.front());
   const nlohmann::json info = get_json(*client, "/v1/tasks/" + o.task);
   const Protocol protocol = make_protocol(params_from_json(info["params"]));
-  const ParamsHash hash = params_hash(protocol.params());
+  std::optional<Domain> domain;
+  if (info["domain"]["kind"] == "dictionary") domain = Domain::dictionary(info["domain"]["values"]);
+  const ParamsHash hash = task_hash(protocol.params(), domain ? domain->id() : "");
   if (to_hex(hash) != info["params_hash"].get<std::string>()) {
     throw Error("the daemon's parameter hash for \"" + o.task +
                 "\" is not what this client computes: "
                 "different library versions?");
   }
   const uint32_t k = protocol.params().k;
-  std::optional<Domain> domain;
-  if (info["domain"]["kind"] == "dictionary") domain = Domain::dictionary(info["domain"]["values"]);
 
   // The population: values drawn from --data; for a dictionary task the data's labels are
   // mapped through the task's dictionary, and values it does not know are skipped.

@@ -89,14 +89,16 @@ int run(const ReduceOptions& o, int rank, int ranks) {
   }
   if (!all_ok(error, rank)) return 1;
 
-  // 2. The task's parameters are input 0's (read by rank 0); every rank checks its own.
+  // 2. The task's parameters and domain are input 0's (read by rank 0); every rank checks its
+  // own against them.
   const std::string params_json = broadcast(rank == 0 ? mine->record.params_json : "");
+  const std::string domain_id = broadcast(rank == 0 ? mine->record.domain_id : "");
   std::optional<Task> task;
   std::vector<uint64_t> counts;
   try {
     std::optional<Domain> domain;
     if (!o.dictionary.empty()) domain = load_dictionary(o.dictionary);
-    task = task_from_params(o.task, params_from_json(nlohmann::json::parse(params_json)),
+    task = task_from_params(o.task, params_from_json(nlohmann::json::parse(params_json)), domain_id,
                             std::move(domain));
     if (mine && mine->record.params_hash != task->hash) {
       throw Error(first_input + " has parameters " + to_hex(mine->record.params_hash) + ", " +
@@ -136,6 +138,7 @@ int run(const ReduceOptions& o, int rank, int ranks) {
   for (uint32_t j = 0; j < tally.block_count(); ++j) tally.add_reports(j, total[at++]);
   const TaskRecord record{.name = o.task,
                           .params_json = params_json,
+                          .domain_id = domain_id,
                           .params_hash = task->hash,
                           .batches = total[at],
                           .reports = total[at + 1],

@@ -55,10 +55,9 @@ void decode(const DecodeOptions& o) {
   if (!record)
     throw Error("--task: no task \"" + o.task + "\" in " + o.store.name() + " (it has: " + known +
                 ").");
-  Task task = task_from_record(*record);
-  if (!o.dictionary.empty()) {
-    task = task_from_params(task.name, task.protocol.params(), load_dictionary(o.dictionary));
-  }
+  std::optional<Domain> dictionary;
+  if (!o.dictionary.empty()) dictionary = load_dictionary(o.dictionary);
+  const Task task = task_from_record(*record, std::move(dictionary));
   const TaskEstimates e = estimate_task(task, store->tally(task.name), *record, o.top,
                                         parse_postprocess(o.postprocess));
   if (o.json) {

@@ -17,7 +17,10 @@
 namespace residue {
 namespace {
 
-constexpr const char* kTallyFileFormat = "residue.tally.1";
+// Version 2 added "domain" (the task's Domain::id()); a version 1 file has none, which is what
+// its params_hash was computed with.
+constexpr const char* kTallyFileFormat = "residue.tally.2";
+constexpr const char* kTallyFileFormatV1 = "residue.tally.1";
 
 std::optional<std::string> postgres_conninfo(const std::string& input) {
   if (input.rfind("postgres:", 0) == 0 && input.rfind("postgres://", 0) != 0)
@@ -66,7 +69,8 @@ TaskTally read_tally_file(const std::string& path, const std::string& task) {
   std::ostringstream text;
   text << in.rdbuf();
   const nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!json.is_object() || json.value("format", "") != kTallyFileFormat) {
+  const std::string format = json.is_object() ? json.value("format", "") : "";
+  if (format != kTallyFileFormat && format != kTallyFileFormatV1) {
     throw Error(path + ": not a tally file (" + kTallyFileFormat +
                 "), a data directory or a postgres: store.");
   }
@@ -74,8 +78,12 @@ TaskTally read_tally_file(const std::string& path, const std::string& task) {
     const std::string name = json.at("task").get<std::string>();
     if (name != task) throw Error("it holds task \"" + name + "\", not \"" + task + "\".");
     const ProtocolParams params = params_from_json(json.at("params"));
+    const std::string domain =
+        format == kTallyFileFormat ? json.at("domain").get<std::string>() : "";
     const ParamsHash hash = parse_hash(json.at("params_hash").get<std::string>(), path);
-    if (params_hash(params) != hash) throw Error("params_hash is not the hash of its params.");
+    if (task_hash(params, domain) != hash) {
+      throw Error("params_hash is not the hash of its params and domain.");
+    }
     const std::optional<std::vector<uint8_t>> blob = unbase64(json.at("tally").get<std::string>());
     if (!blob) throw Error("tally is not base64.");
     ParseResult<Tally> tally = decode_tally(*blob);
@@ -85,6 +93,7 @@ TaskTally read_tally_file(const std::string& path, const std::string& task) {
     }
     return TaskTally{.record = {.name = name,
                                 .params_json = canonical_json(params),
+                                .domain_id = domain,
                                 .params_hash = hash,
                                 .batches = json.at("batches").get<uint64_t>(),
                                 .reports = json.at("reports").get<uint64_t>(),
@@ -130,6 +139,7 @@ void write_tally_file(const std::filesystem::path& path, const TaskTally& t) {
   const nlohmann::json json = {{"format", kTallyFileFormat},
                                {"task", t.record.name},
                                {"params", nlohmann::json::parse(t.record.params_json)},
+                               {"domain", t.record.domain_id},
                                {"params_hash", to_hex(t.record.params_hash)},
                                {"batches", t.record.batches},
                                {"reports", t.record.reports},

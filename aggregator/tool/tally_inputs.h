@@ -31,9 +31,10 @@ std::unique_ptr<Store> open_input_store(const std::string& input);
 /// Throws Error naming the input (and the tasks it has, when `task` is not one of them).
 TaskTally read_task_tally(const std::string& input, const std::string& task);
 
-/// Writes `t` as JSON: {"format": "residue.tally.1", "task", "params" (ProtocolParams JSON),
-/// "params_hash" (hex), "batches", "reports", "last_batch", "tally" (base64 of encode_tally,
-/// docs/wire_format.md)}. Throws Error naming the path.
+/// Writes `t` as JSON: {"format": "residue.tally.2", "task", "params" (ProtocolParams JSON),
+/// "domain" (Domain::id(), "" for bare indices), "params_hash" (hex, task_hash), "batches",
+/// "reports", "last_batch", "tally" (base64 of encode_tally, docs/wire_format.md)}. Version 1
+/// files (no "domain") are still read. Throws Error naming the path.
 void write_tally_file(const std::filesystem::path& path, const TaskTally& t);
 
 }  // namespace residue

@@ -42,7 +42,7 @@ inline PendingBatch make_batch(const Task& task, uint32_t n, Rng& rng,
 }
 
 inline void register_task(Store& store, const Task& task) {
-  store.register_task(task.name, canonical_json(task.protocol.params()), task.hash,
+  store.register_task(task.name, canonical_json(task.protocol.params()), task.domain_id, task.hash,
                       task.protocol.new_tally());
 }
 

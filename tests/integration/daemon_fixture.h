@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "residue/core/domain.h"
 #include "residue/core/hex.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/registry.h"
@@ -508,7 +509,7 @@ class TaskClient {
       : info_(fetch(http, task)),
         protocol_(make_protocol(params_from_json(info_.at("params")))),
         codec_(protocol_.shape()),
-        hash_(params_hash(protocol_.params())) {
+        hash_(task_hash(protocol_.params(), domain_id(info_))) {
     if (to_hex(hash_) != info_.at("params_hash").get<std::string>())
       throw std::runtime_error("the daemon's params_hash of " + task + " is not the client's");
   }
@@ -530,6 +531,13 @@ class TaskClient {
   }
 
  private:
+  // Domain::id() of the published dictionary, "" for a task of bare indices.
+  static std::string domain_id(const nlohmann::json& info) {
+    const nlohmann::json& domain = info.at("domain");
+    if (domain.at("kind") != "dictionary") return "";
+    return Domain::dictionary(domain.at("values").get<std::vector<std::string>>()).id();
+  }
+
   static nlohmann::json fetch(httplib::Client& http, const std::string& task) {
     const JsonReply reply = get_json(http, "/v1/tasks/" + task);
     if (reply.status != 200)

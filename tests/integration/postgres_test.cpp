@@ -113,6 +113,14 @@ TEST_CASE("the postgres store counts a batch once whichever shard commits it and
   other.hash[0] ^= 1;
   CHECK_THROWS_WITH(register_task(*two, other),
                     Catch::Contains("task \"words\"") && Catch::Contains("cannot change"));
+  // Nor its dictionary (issue 12.1): the same parameters over a dictionary the data was not
+  // counted under would relabel it.
+  std::vector<std::string> values;
+  for (uint32_t i = 0; i < task.protocol.params().k; ++i) values.push_back("w" + std::to_string(i));
+  const Task dictionary = task_from_params(
+      "words", task.protocol.params(), Domain::dictionary(values).id(), Domain::dictionary(values));
+  CHECK_THROWS_WITH(register_task(*two, dictionary),
+                    Catch::Contains("dictionary of task \"words\" changed"));
 }
 
 TEST_CASE("the postgres store refuses a newer schema and a missing one when it may not migrate",
@@ -122,13 +130,30 @@ TEST_CASE("the postgres store refuses a newer schema and a missing one when it m
   CHECK_THROWS_WITH(open_postgres_store({.conninfo = pg.conninfo("empty"), .migrate = false}),
                     Catch::Contains("no Residue schema") && Catch::Contains("dbname=empty"));
 
-  { open_postgres_store({.conninfo = pg.conninfo()}); }  // creates version 1
+  { open_postgres_store({.conninfo = pg.conninfo()}); }  // creates the latest version
   CHECK(psql(pg.conninfo(), "SELECT max(version) FROM residue.schema_migrations")[0] ==
         std::to_string(postgres_schema_version()));
   { open_postgres_store({.conninfo = pg.conninfo()}); }  // nothing to do the second time
   CHECK(psql(pg.conninfo(), "SELECT count(*) FROM residue.schema_migrations")[0] ==
         std::to_string(postgres_schema_version()));
   open_postgres_store({.conninfo = pg.conninfo(), .migrate = false});
+
+  // A database of version 1 (no tasks.domain) with a task in it: a program that may migrate
+  // brings it to version 2, and the task keeps its hash with no domain, as version 1 hashed it.
+  const Task task = words_task();
+  register_task(*open_postgres_store({.conninfo = pg.conninfo()}), task);
+  psql(pg.conninfo(),
+       "ALTER TABLE residue.tasks DROP COLUMN domain; "
+       "DELETE FROM residue.schema_migrations WHERE version = 2");
+  CHECK_THROWS_WITH(open_postgres_store({.conninfo = pg.conninfo(), .migrate = false}),
+                    Catch::Contains("version 1") && Catch::Contains("older"));
+  const auto migrated = open_postgres_store({.conninfo = pg.conninfo()});
+  CHECK(psql(pg.conninfo(), "SELECT max(version) FROM residue.schema_migrations")[0] == "2");
+  const std::vector<TaskRecord> tasks = migrated->tasks();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].domain_id.empty());
+  CHECK(tasks[0].params_hash == task.hash);
+  CHECK_NOTHROW(register_task(*migrated, task));
 
   const int newer = postgres_schema_version() + 1;
   psql(pg.conninfo(), "INSERT INTO residue.schema_migrations(version, description) VALUES (" +

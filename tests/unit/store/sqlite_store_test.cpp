@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "residue/core/domain.h"
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
@@ -80,7 +81,7 @@ Protocol ss64() {
 }
 
 void register_protocol(Store& store, const std::string& task, const Protocol& p) {
-  store.register_task(task, canonical_json(p.params()), params_hash(p.params()), p.new_tally());
+  store.register_task(task, canonical_json(p.params()), "", params_hash(p.params()), p.new_tally());
 }
 
 BatchId id_of(uint64_t n) {
@@ -223,16 +224,16 @@ TEST_CASE("register_task refuses changed parameters and a changed tally shape", 
                     Catch::Contains("\"words\"") && Catch::Contains("parameter hash"));
   // Same hash, but the protocol now makes another shape (a wrong or changed factory).
   const Protocol wider = make_protocol(complete_params({.protocol = "ss", .k = 65, .epsilon = 1}));
-  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()),
+  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()), "",
                                          params_hash(p.params()), wider.new_tally()),
                     Catch::Contains("\"words\"") && Catch::Contains("65"));
   const Protocol grr = make_protocol(complete_params({.protocol = "grr", .k = 64, .epsilon = 1}));
-  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()),
+  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()), "",
                                          params_hash(p.params()), grr.new_tally()),
                     Catch::Contains(grr.id()));
   Tally counted = p.new_tally();
   counted.add_counts(0, 1, 1);
-  CHECK_THROWS_WITH(store->register_task("fresh", "{}", params_hash(p.params()), counted),
+  CHECK_THROWS_WITH(store->register_task("fresh", "{}", "", params_hash(p.params()), counted),
                     Catch::Contains("\"fresh\"") && Catch::Contains("empty"));
   CHECK(store->tasks().size() == 1);
 }
@@ -244,7 +245,66 @@ TEST_CASE("a database of a newer schema version is refused, naming both versions
   CHECK_THROWS_WITH(open_sqlite_store(dir.path()),
                     Catch::Contains((dir.path() / "residue.db").string()) &&
                         Catch::Contains("schema version 99") &&
-                        Catch::Contains("this program's 1"));
+                        Catch::Contains("this program's 2"));
+}
+
+// Issue 12.1: a reordered dictionary under the same parameters used to start normally with the
+// same hash, relabelling every stored count.
+TEST_CASE("a task's dictionary cannot change under its stored data", "[store]") {
+  TempDir dir;
+  const Protocol p = make_protocol(complete_params({.protocol = "grr", .k = 3, .epsilon = 1}));
+  const std::string abc = Domain::dictionary({"a", "b", "c"}).id();
+  const std::string cab = Domain::dictionary({"c", "a", "b"}).id();
+  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
+  store->register_task("words", canonical_json(p.params()), abc, task_hash(p.params(), abc),
+                       p.new_tally());
+  store->register_task("words", canonical_json(p.params()), abc, task_hash(p.params(), abc),
+                       p.new_tally());  // the same again: fine
+  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()), cab,
+                                         task_hash(p.params(), cab), p.new_tally()),
+                    Catch::Contains("dictionary of task \"words\" changed") &&
+                        Catch::Contains(abc) && Catch::Contains(cab));
+  // Declared without its dictionary, it is another task too.
+  CHECK_THROWS_WITH(store->register_task("words", canonical_json(p.params()), "",
+                                         params_hash(p.params()), p.new_tally()),
+                    Catch::Contains("changed"));
+  const std::vector<TaskRecord> tasks = open_sqlite_store(dir.path())->tasks();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].domain_id == abc);
+  CHECK(tasks[0].params_hash == task_hash(p.params(), abc));
+}
+
+TEST_CASE("a version 1 database is upgraded: its tasks get no domain, as their hashes say",
+          "[store]") {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  const Protocol p = ss64();
+  {
+    RawDb v1(dir.path());
+    v1.exec(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES('schema_version', 1);"
+        "CREATE TABLE tasks(name TEXT PRIMARY KEY, params_json TEXT NOT NULL, params_hash BLOB "
+        "NOT NULL, tally BLOB NOT NULL, batches INTEGER NOT NULL DEFAULT 0, reports INTEGER NOT "
+        "NULL DEFAULT 0, last_batch INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE batches(sequence INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, task TEXT "
+        "NOT NULL REFERENCES tasks(name), received INTEGER NOT NULL, reports INTEGER NOT NULL, "
+        "body BLOB NOT NULL);");
+  }
+  // A task row as version 1 wrote it, through the store of today and a column dropped after.
+  register_protocol(*open_sqlite_store(dir.path() / "scratch"), "words", p);
+  RawDb(dir.path())
+      .exec("ATTACH '" + (dir.path() / "scratch" / "residue.db").string() +
+            "' AS s; INSERT INTO tasks SELECT name, params_json, params_hash, tally, "
+            "batches, reports, last_batch FROM s.tasks; DETACH s;");
+  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
+  CHECK(RawDb(dir.path()).column("SELECT value FROM meta WHERE key = 'schema_version'") ==
+        std::vector<std::string>{"2"});
+  const std::vector<TaskRecord> tasks = store->tasks();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].domain_id.empty());
+  CHECK(tasks[0].params_hash == params_hash(p.params()));
+  CHECK_NOTHROW(register_protocol(*store, "words", p));
 }
 
 TEST_CASE("a corrupt stored tally is refused, naming its task", "[store]") {
@@ -306,8 +366,8 @@ TEST_CASE("the data directory is private and no client address, token or agent i
   CHECK(db.column("SELECT name FROM pragma_table_info('batches') ORDER BY name") ==
         std::vector<std::string>{"body", "id", "received", "reports", "sequence", "task"});
   CHECK(db.column("SELECT name FROM pragma_table_info('tasks') ORDER BY name") ==
-        std::vector<std::string>{"batches", "last_batch", "name", "params_hash", "params_json",
-                                 "reports", "tally"});
+        std::vector<std::string>{"batches", "domain", "last_batch", "name", "params_hash",
+                                 "params_json", "reports", "tally"});
 }
 
 TEST_CASE("two stores on one database never overwrite each other's counts", "[store]") {
