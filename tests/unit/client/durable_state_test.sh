@@ -20,12 +20,13 @@ state="$work/state"
 strace -f -y -qq -o "$work/trace" -e trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat \
   "$probe" "$state" || { echo "FAILED: the probe failed"; exit 1; }
 
+# strace pads the pid to five columns: a short pid (a fresh container) is followed by two spaces.
 awk -v dir="$state" '
   # A call two threads interleaved is split in two lines: join them.
   /<unfinished \.\.\.>$/ { sub(/ <unfinished \.\.\.>$/, ""); held[$1] = $0; next }
-  / resumed>/ { pid = $1; sub(/^[0-9]+ <\.\.\. [a-z0-9]+ resumed>/, ""); $0 = held[pid] $0 }
+  / resumed>/ { pid = $1; sub(/^[0-9]+ +<\.\.\. [a-z0-9]+ resumed>/, ""); $0 = held[pid] $0 }
   { pid = $1 }
-  /^[0-9]+ (rename|renameat|renameat2|link|linkat)\(/ && / = 0$/ {
+  /^[0-9]+ +(rename|renameat|renameat2|link|linkat)\(/ && / = 0$/ {
     n = split($0, quoted, "\"")
     target = quoted[4]  # the second path argument
     if (index(target, dir "/") != 1) next
@@ -39,7 +40,7 @@ awk -v dir="$state" '
     next
   }
   # strace pads short calls with spaces before " = 0".
-  /^[0-9]+ (fsync|fdatasync)\(/ && index($0, "<" dir ">)") > 0 && / = 0$/ { delete pending[pid] }
+  /^[0-9]+ +(fsync|fdatasync)\(/ && index($0, "<" dir ">)") > 0 && / = 0$/ { delete pending[pid] }
   END {
     for (pid in pending) {
       printf "FAILED: %s was not followed by an fsync of %s\n", pending[pid], dir
