@@ -1,7 +1,7 @@
 // Statistical checks, seeded: the empirical MSE of GRR against its exact closed-form
-// variance (protocols.md section 1 with p = e/(e+k-1), q = 1/(e+k-1)), through
-// testing::check_against_theory (4.5 standard errors, standard error under 2% of theory; see
-// tests/stats/mse_test.cpp for the reasoning).
+// variance (docs/protocols/estimation.md, "Pure protocols", with p = e/(e+k-1),
+// q = 1/(e+k-1)), through testing::check_against_theory (4.5 standard errors, standard error
+// under 2% of theory; see tests/stats/mse_test.cpp for the reasoning).
 #include <catch2/catch.hpp>
 
 #include "residue/protocols/registry.h"

@@ -1,6 +1,7 @@
 // Statistical checks of Hadamard Response, seeded: the empirical MSE against the exact
-// closed-form variance (protocols.md 6.2, including the terms that depend on how much of the
-// population shares a value's block) in the vanilla and the multi-block regime.
+// closed-form variance (docs/protocols/hr.md, "Exact variance", including the terms that
+// depend on how much of the population shares a value's block) in the vanilla and the
+// multi-block regime.
 //
 // Tolerance: testing::check_against_theory's defaults (z-test at 4.5 standard errors, false
 // alarm about 7e-6 per check; standard error under 2% of the theory, so a 9% error is caught;

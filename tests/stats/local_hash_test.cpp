@@ -19,7 +19,8 @@ Protocol olh(uint32_t k, double epsilon) {
 }
 
 TEST_CASE("olh empirical mse matches the exact variance", "[stats][olh]") {
-  // The peers' reference point: k = 1024, eps = 1 (g = 4, S = 341), V = 3.68.
+  // The setting peer libraries were measured at (docs/protocols/reference_cases.md, "Peer
+  // libraries"): k = 1024, eps = 1 (g = 4, S = 341), V = 3.68.
   testing::check_against_theory(olh(1024, 1.0), testing::zipf(1024, 1.1), 20000, 11);
   // Spike at eps = 4: g = 53 (prime), d = 2, S = 54 seeds shared by 20000 users.
   testing::check_against_theory(olh(256, 4.0), testing::spike(256), 20000, 12);

@@ -29,10 +29,12 @@ TEST_CASE("ss empirical mse matches the exact variance", "[stats][ss]") {
 }
 
 TEST_CASE("mss empirical mse matches the full first-order theory", "[stats][mss]") {
-  // protocols.md 8.7: the main term alone predicts 6.53e-4 here; simulations measure ~6.8e-4.
+  // The main term alone predicts 6.53e-4 here; simulations measure ~6.8e-4
+  // (docs/protocols/reference_cases.md, "MSS worked example").
   testing::check_against_theory(build("mss", 64, 1.0, {53, 59, 61}), testing::zipf(64, 1.1), 6000,
                                 4);
-  // protocols.md 14.2: on spike data at eps=4, k=256 the terms beyond the main one are 14%.
+  // On spike data at eps=4, k=256 the terms beyond the main one are 14% of the MSE
+  // (docs/protocols/mss.md, "Closed-form variance").
   testing::check_against_theory(build("mss", 256, 4.0), testing::spike(256), 20000, 5);
   // Chosen moduli for k = 1000, their product astronomically larger than k.
   testing::check_against_theory(build("mss", 1000, 2.0), testing::zipf(1000, 1.1), 20000, 6);

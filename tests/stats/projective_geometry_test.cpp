@@ -1,7 +1,8 @@
 // Statistical checks of PGR, seeded: the empirical MSE against the exact pure-protocol
-// variance (protocols.md section 1 with p* = s, q* = r), at k = 1024 where the padded
-// universe K is far above k (eps = 1: q = 5, t = 6, K = 3906; eps = 3: q = 23, t = 4,
-// K = 12720), so the estimator's restriction to the first k points is exercised.
+// variance (docs/protocols/estimation.md, "Pure protocols", with p* = s, q* = r), at
+// k = 1024 where the padded universe K is far above k (eps = 1: q = 5, t = 6, K = 3906;
+// eps = 3: q = 23, t = 4, K = 12720), so the estimator's restriction to the first k points is
+// exercised.
 //
 // Tolerance: check_against_theory's z-test at 4.5 standard errors with the standard error
 // required under 2% of the theory (tests/stats/mse_test.cpp gives the reasoning). Defaults

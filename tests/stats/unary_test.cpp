@@ -1,8 +1,8 @@
 // Statistical checks, seeded: the empirical MSE of SUE and OUE against their exact
-// closed-form variance (protocols.md section 1 with each one's p and q), through
-// testing::check_against_theory (4.5 standard errors, standard error under 2% of theory; see
-// tests/stats/mse_test.cpp for the reasoning). These also exercise the binomial noise count
-// and Floyd placement at realistic sizes: a wrong count distribution shows up as bias.
+// closed-form variance (docs/protocols/estimation.md, "Pure protocols", with each one's p
+// and q), through testing::check_against_theory (4.5 standard errors, standard error under 2%
+// of theory; see tests/stats/mse_test.cpp for the reasoning). These also exercise the binomial
+// noise count and Floyd placement at realistic sizes: a wrong count distribution shows up as bias.
 #include <catch2/catch.hpp>
 
 #include "residue/protocols/registry.h"

@@ -11,8 +11,8 @@ namespace residue {
 namespace {
 
 TEST_CASE("norm-sub matches the worked example", "[estimate]") {
-  // protocols.md 11.1 item 12: (0.5, 0.4, 0.3, -0.2) -> delta = 0.0667 -> (0.4333, 0.3333, 0.2333,
-  // 0).
+  // docs/protocols/estimation.md, "Post-processing": (0.5, 0.4, 0.3, -0.2) -> delta = 0.0667
+  // -> (0.4333, 0.3333, 0.2333, 0).
   const std::vector<double> out = project_to_simplex(std::vector<double>{0.5, 0.4, 0.3, -0.2});
   CHECK(out[0] == Approx(0.5 - 0.2 / 3).epsilon(1e-12));
   CHECK(out[1] == Approx(0.4 - 0.2 / 3).epsilon(1e-12));

@@ -20,7 +20,8 @@ namespace {
 
 // A DELIBERATELY BROKEN Subset Selection encoder, for testing the audit only: when the true
 // value is not forced in, it draws the fillers from all of [0, k), so the value lands in the
-// subset too often (protocols.md 3.2). It still claims the correct mechanism's probabilities.
+// subset too often (docs/protocols/ss.md, "Pitfalls"). It still claims the correct
+// mechanism's probabilities.
 class LeakyEncoder final : public Encoder {
  public:
   LeakyEncoder(const Protocol& honest, SubsetSelectionRates rates)

@@ -1,4 +1,5 @@
-// GRR: the reference cases of protocols.md 11.1 (Warner's k = 2 and k = 4 at eps = ln 3),
+// GRR: the reference cases of docs/protocols/grr.md, "Reference values" (Warner's k = 2 and
+// k = 4 at eps = ln 3),
 // privacy by enumeration, exact unbiasedness, the sampler and the attack against their exact
 // probabilities, report bits and parameter validation.
 #include "residue/protocols/grr.h"
@@ -33,7 +34,7 @@ Tally tally_of(const Protocol& p, const std::vector<uint64_t>& counts) {
 }
 
 TEST_CASE("grr with k=2 is Warner's randomized response", "[grr]") {
-  // protocols.md 11.1 item 4: p = e/(e+1), and since p(1-p) = q(1-q) the variance is
+  // p = e/(e+1), and since p(1-p) = q(1-q) the variance is
   // e^eps / (n (e^eps - 1)^2) exactly, whatever f is.
   for (double eps : {std::log(3.0), 0.3, 2.5}) {
     const Protocol p = grr(2, eps);
@@ -69,7 +70,7 @@ TEST_CASE("grr with k=2 is Warner's randomized response", "[grr]") {
 }
 
 TEST_CASE("grr with k=4 and eps=ln 3 has p = 1/2, q = 1/6 and V = 5/4", "[grr]") {
-  // protocols.md 11.1 item 5: f = 3 C / n - 1/2 and V* = (e + k - 2)/(e - 1)^2 = 5/4.
+  // f = 3 C / n - 1/2 and V* = (e + k - 2)/(e - 1)^2 = 5/4.
   const Protocol p = grr(4, std::log(3.0));
   CHECK(p.encoder().probability(single(2), 2) == Approx(0.5).epsilon(1e-14));
   CHECK(p.encoder().probability(single(1), 2) == Approx(1.0 / 6).epsilon(1e-14));
@@ -78,7 +79,8 @@ TEST_CASE("grr with k=4 and eps=ln 3 has p = 1/2, q = 1/6 and V = 5/4", "[grr]")
   for (uint32_t v = 0; v < 4; ++v) {
     CHECK(f[v] == Approx(3.0 * static_cast<double>(t.counts(0)[v]) / 40 - 0.5).margin(1e-14));
   }
-  // Fixed support size 1: the estimates sum to exactly 1 (protocols.md section 1).
+  // Fixed support size 1: the estimates sum to exactly 1 (docs/protocols/estimation.md,
+  // "Sum identity").
   CHECK(std::accumulate(f.begin(), f.end(), 0.0) == Approx(1.0).epsilon(1e-14));
   const std::vector<double> zero = {0, 0, 0, 1};
   const std::vector<uint32_t> values = {0};

@@ -47,17 +47,18 @@ std::vector<double> single_report_estimate(const Protocol& p, uint32_t y) {
 }
 
 TEST_CASE("hr parameter rule follows the reference code", "[hr]") {
-  // protocols.md 6.2: eps = 5, k = 22000 gives B = 128, b = 256, K = 32640.
+  // docs/protocols/hr.md, "Parameters": eps = 5, k = 22000 gives B = 128, b = 256, K = 32640.
   HadamardLayout l = hadamard_layout(22000, 5.0);
   CHECK(l.blocks == 128);
   CHECK(l.block_size == 256);
   CHECK(l.padded_k() == 32640);
   CHECK(l.outputs() == 32768);
-  // e^eps <= 2: one block, b = 2^ceil(log2(k + 1)) (the vanilla HR of protocols.md 6.1).
+  // e^eps <= 2: one block, b = 2^ceil(log2(k + 1)) (the basic, "vanilla" HR).
   l = hadamard_layout(22000, 0.5);
   CHECK(l.blocks == 1);
   CHECK(l.block_size == 32768);
-  l = hadamard_layout(3, 0.5);  // protocols.md 11.1 item 1: HR k = 3 has K = 4 outputs
+  // HR k = 3 has K = 4 outputs (docs/protocols/hr.md, "Reference values").
+  l = hadamard_layout(3, 0.5);
   CHECK(l.blocks == 1);
   CHECK(l.block_size == 4);
   // e^eps = 7.39: B = 4, and 4 (b - 1) >= 20 needs b = 8.
@@ -77,7 +78,8 @@ TEST_CASE("hr parameter rule follows the reference code", "[hr]") {
 }
 
 TEST_CASE("hr sets have b/2 outputs in their block and pairwise intersections of b/4", "[hr]") {
-  // protocols.md 11.1 item 10, read off Encoder::probability. k = 20, eps = 2: B = 4, b = 8.
+  // docs/protocols/hr.md, "Mechanism", read off Encoder::probability. k = 20, eps = 2: B = 4,
+  // b = 8.
   const Protocol p = hr(20, 2.0);
   const uint32_t b = 8;
   std::vector<std::set<uint32_t>> sets;
@@ -215,7 +217,7 @@ TEST_CASE("hr closed-form variance equals the variance computed from the mechani
 }
 
 TEST_CASE("hr with one block is the vanilla Hadamard response", "[hr]") {
-  // protocols.md 6.1: f_x = 2(e+1)/(e-1) (#{y in C_x}/n - 1/2) and
+  // docs/protocols/hr.md, "Exact variance" at B = 1: f_x = 2(e+1)/(e-1) (#{y in C_x}/n - 1/2) and
   // Var = [(e+1)^2/(e-1)^2 - f_x]/n, exactly. eps = 0.5 < ln 2 gives B = 1.
   const uint32_t k = 100;
   const double eps = 0.5, e = std::exp(eps);
@@ -257,8 +259,8 @@ TEST_CASE("hr closed form reproduces the published spike runs", "[hr]") {
   // PGR repo, experiments/results/spike{5,7}.mse: all users hold item 0, k = 22000, eps = 5,
   // count-scale MSE over the k items, 300 trials; HR means 3439.37 (n = 50000) and 689.61
   // (n = 10000), standard errors 11.76 and 2.22 from the spread of the trials. The exact
-  // closed form (values below from an independent evaluation of protocols.md 6.2 with the
-  // x' = x term (e+1)D/(e-1)^2 - 1) sits within one standard error of both.
+  // closed form (values below from an independent evaluation of docs/protocols/hr.md, "Exact
+  // variance", with the x' = x term (e+1)D/(e-1)^2 - 1) sits within one standard error of both.
   const Protocol p = hr(22000, 5.0);
   std::vector<double> spike(22000, 0.0);
   spike[0] = 1;

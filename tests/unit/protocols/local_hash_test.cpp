@@ -21,8 +21,8 @@ Protocol olh(uint32_t k, double epsilon, uint32_t seeds = 0) {
   return make_protocol({.protocol = "olh", .k = k, .epsilon = epsilon, .seeds = seeds});
 }
 
-// The support rates written out from the mechanism (protocols.md section 5): GRR on g
-// buckets, and a collision under a fraction c of the seeds.
+// The support rates written out from the mechanism (docs/protocols/olh.md, "Mechanism"): GRR
+// on g buckets, and a collision under a fraction c of the seeds.
 struct Rates {
   double p, q_star;
 };
@@ -43,7 +43,8 @@ TEST_CASE("olh design at k=1024, eps=1 is g=4 over GF(4)^5 with 341 seeds", "[ol
   CHECK(p.shape().blocks.size() == 341);
   CHECK(p.shape().blocks[0] == BlockShape{4, 1});
   // V = q*(1 - q*)/(p - q*)^2 with c = 255/1023 is 3.6823; random hashing (c = 1/4) gives
-  // (e - 1 + g)^2 / ((e - 1)^2 (g - 1)) = 3.6916 (protocols.md section 5).
+  // (e - 1 + g)^2 / ((e - 1)^2 (g - 1)) = 3.6916 (docs/protocols/olh.md, "Estimator and exact
+  // variance").
   const Rates r = rates(4, 255.0 / 1023, 1.0);
   const double v = r.q_star * (1 - r.q_star) / ((r.p - r.q_star) * (r.p - r.q_star));
   const double e = std::exp(1.0);
@@ -272,7 +273,8 @@ TEST_CASE("olh attack success is exact, empty buckets included", "[olh][attack]"
     for (uint32_t x = 0; x < k; ++x)
       CHECK(p.attack().success(x) == Approx(brute_force_success(p, family, x)).epsilon(1e-12));
   }
-  // protocols.md section 10's 1/(2 max(k/(e+1), 1)) is the figure for random hashing.
+  // The literature's 1/(2 max(k/(e+1), 1)) is the figure for random hashing
+  // (docs/protocols/olh.md, "Reconstruction attack").
   const Protocol big = olh(1024, 1.0);
   CHECK(big.attack().success(5) == Approx(1 / (2 * 1024 / (std::exp(1.0) + 1))).epsilon(0.03));
 }

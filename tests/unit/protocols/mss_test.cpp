@@ -18,7 +18,7 @@ Protocol mss(uint32_t k, double epsilon, std::vector<uint32_t> moduli) {
 }
 
 TEST_CASE("mss output distribution sums to 1 and every ratio is at most e^eps", "[mss][privacy]") {
-  // protocols.md 11.1: P[(j, Z) | x] = (1/l) SS_{m_j}(Z | x mod m_j).
+  // P[(j, Z) | x] = (1/l) SS_{m_j}(Z | x mod m_j) (docs/protocols/mss.md, "Mechanism").
   struct Case {
     uint32_t k;
     double eps;
@@ -52,7 +52,8 @@ TEST_CASE("mss expected estimate equals the true frequency exactly", "[mss]") {
 
 TEST_CASE("mss recovers a point mass and a skewed histogram without noise", "[mss]") {
   // Noise-free tallies: counts set to their expectations scaled up so they are near-integer,
-  // protocols.md 11.1 item 11. Rounding to integers leaves an error of order 1/n.
+  // docs/protocols/mss.md, "Reference values". Rounding to integers leaves an error of order
+  // 1/n.
   const uint32_t k = 64;
   const Protocol p = mss(k, 1.0, {53, 59, 61});
   for (const std::vector<double>& f : {std::vector<double>(k, 1.0 / k), [] {

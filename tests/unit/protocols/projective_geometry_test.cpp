@@ -1,6 +1,7 @@
 // Projective Geometry Response: the Fano-plane reference, the parameters and published
-// variances of protocols.md 12.2-12.3, the point indexing, the fast decoder against brute
-// force, exact unbiasedness, the sampler against the mechanism, and the attack's exact rate.
+// variances of docs/protocols/pgr.md, "Reference values", the point indexing, the fast decoder
+// against brute force, exact unbiasedness, the sampler against the mechanism, and the attack's
+// exact rate.
 #include "residue/protocols/projective_geometry.h"
 
 #include <catch2/catch.hpp>
@@ -47,7 +48,7 @@ std::vector<T> fast_sums(const ProjectiveSpace& space, const std::vector<T>& y) 
 }
 
 TEST_CASE("pgr on the Fano plane matches the reference numbers", "[pgr]") {
-  // protocols.md 11.1 item 8: q = 2, t = 3, K = 7, cset = 3, cint = 1, eps = ln 2:
+  // q = 2, t = 3, K = 7, cset = 3, cint = 1, eps = ln 2:
   // p = 1/10, s = 0.6, r = 0.4, s + 6 r = 3 = cset, V = 0.24 / 0.04 = 6.
   const ProjectiveGeometryRates r = projective_geometry_rates_for(2, 3, std::log(2.0));
   CHECK(r.universe == 7);
@@ -92,7 +93,8 @@ TEST_CASE("pgr on PG(2, 3) has 13 points on lines of 4", "[pgr]") {
   CHECK(m.worst_ratio == Approx(std::exp(1.0)).epsilon(1e-12));
 }
 
-TEST_CASE("pgr parameters follow the reference q-rule (protocols.md 12.3)", "[pgr]") {
+TEST_CASE("pgr parameters follow the reference q-rule", "[pgr]") {
+  // The table of docs/protocols/reference_cases.md, "PGR parameters from the reference rule".
   struct Row {
     uint32_t k;
     double eps;
@@ -124,7 +126,7 @@ TEST_CASE("pgr parameters follow the reference q-rule (protocols.md 12.3)", "[pg
     CHECK(r.cset == row.cset);
     CHECK(r.cint == row.cint);
     CHECK(r.variance_constant() == Approx(row.v).epsilon(2e-3));
-    // protocols.md 7.4: s + (K - 1) r = cset, so the estimates over all K points sum to 1.
+    // s + (K - 1) r = cset, so the estimates over all K points sum to 1.
     CHECK(r.s + (r.universe - 1.0) * r.r == Approx(r.cset).epsilon(1e-10));
     const Protocol p = pgr(row.k, row.eps);
     CHECK(ReportCodec(p.shape()).max_bits() == row.bits);
@@ -138,7 +140,8 @@ TEST_CASE("pgr parameters follow the reference q-rule (protocols.md 12.3)", "[pg
   CHECK(small.cint == 0);
 }
 
-TEST_CASE("pgr theory reproduces the published spike runs (protocols.md 12.2)", "[pgr]") {
+TEST_CASE("pgr theory reproduces the published spike runs", "[pgr]") {
+  // docs/protocols/reference_cases.md, "Published runs of the PGR reference code".
   // Count-scale MSE = n^2 times the frequency-scale mean variance, over the first k values.
   auto count_mse = [](uint32_t n, uint32_t k, double eps) {
     std::vector<double> spike(k, 0.0);
@@ -199,8 +202,8 @@ TEST_CASE("pgr field inverses are right with and without the table", "[pgr]") {
 }
 
 TEST_CASE("pgr fast decoder equals brute force", "[pgr]") {
-  // protocols.md 11.1 item 8 asks for (2,4), (3,4), (5,4), (3,5); the rest cover t = 2, 3
-  // and deeper layers.
+  // The reference cases (docs/protocols/pgr.md, "Reference values") are (2,4), (3,4), (5,4),
+  // (3,5); the rest cover t = 2, 3 and deeper layers.
   SeededRng rng(11);
   for (const auto& [q, t] : std::vector<std::pair<uint32_t, uint32_t>>{{2, 4},
                                                                        {3, 4},
@@ -277,7 +280,8 @@ TEST_CASE("pgr expected estimate equals the true frequency exactly", "[pgr]") {
 }
 
 TEST_CASE("pgr estimates over the whole universe sum to 1", "[pgr]") {
-  // k = K: sum_v T_v = n cset and s + (K - 1) r = cset make the sum exactly 1 (section 1).
+  // k = K: sum_v T_v = n cset and s + (K - 1) r = cset make the sum exactly 1
+  // (docs/protocols/estimation.md, "Sum identity").
   const Protocol p = pgr_with_field(13, 2.0, 3, 3);
   SeededRng rng(5);
   Tally tally = p.new_tally();
@@ -345,7 +349,8 @@ double brute_force_success(const Protocol& p, uint32_t x) {
 }
 
 TEST_CASE("pgr attack success is exact, and above e^eps p when k < K", "[pgr][attack]") {
-  // k = K: every S_u has cset candidates, so the rate is e^eps p (protocols.md 10).
+  // k = K: every S_u has cset candidates, so the rate is e^eps p (docs/protocols/pgr.md,
+  // "Reconstruction attack").
   const Protocol fano = pgr_with_field(7, std::log(2.0), 2, 3);
   for (uint32_t x = 0; x < 7; ++x) CHECK(fano.attack().success(x) == Approx(0.2).epsilon(1e-12));
   // k < K: unequal candidate sets, some empty (t = 2 at k = 8), checked against enumeration.

@@ -20,7 +20,8 @@ Protocol ss(uint32_t k, double epsilon, std::vector<uint32_t> sizes = {}) {
 }
 
 TEST_CASE("ss rates match the worked example k=6, eps=ln 2", "[ss]") {
-  // protocols.md 11.1 item 6: omega = 2, p = 1/2, q = 0.3, p + 5q = omega, V = 5.25.
+  // docs/protocols/ss.md, "Reference values": omega = 2, p = 1/2, q = 0.3, p + 5q = omega,
+  // V = 5.25.
   const SubsetSelectionRates r = subset_selection_rates(6, 2, std::log(2.0));
   CHECK(r.p == Approx(0.5).epsilon(1e-12));
   CHECK(r.q == Approx(0.3).epsilon(1e-12));
@@ -30,7 +31,8 @@ TEST_CASE("ss rates match the worked example k=6, eps=ln 2", "[ss]") {
 }
 
 TEST_CASE("ss with subset size 1 is k-ary randomized response", "[ss]") {
-  // protocols.md 11.1 item 5 and 7: k=4, eps=ln 3 gives p = 1/2, q = 1/6, V = 5/4.
+  // As GRR (docs/protocols/grr.md, "Reference values"): k=4, eps=ln 3 gives p = 1/2, q = 1/6,
+  // V = 5/4.
   const SubsetSelectionRates r = subset_selection_rates(4, 1, std::log(3.0));
   CHECK(optimal_subset_size(4, std::log(3.0)) == 1);
   CHECK(r.p == Approx(0.5).epsilon(1e-12));
@@ -84,10 +86,10 @@ TEST_CASE("ss sampler follows the mechanism's exact probabilities", "[ss][privac
 }
 
 TEST_CASE("ss never draws the true value as a filler", "[ss][privacy]") {
-  // The PGR reference bug (protocols.md 3.2): fillers drawn from all of [k] put x in the
-  // subset too often. Here P[x in Z] must be p; with 400k draws its standard error is
-  // sqrt(p(1-p)/400k) < 8e-4, so 5e-3 is over 6 standard errors, while the bug would add
-  // (1-p) omega / k = 0.09 at this setting.
+  // The PGR reference bug (docs/protocols/ss.md, "Pitfalls"): fillers drawn from all of [k]
+  // put x in the subset too often. Here P[x in Z] must be p; with 400k draws its standard
+  // error is sqrt(p(1-p)/400k) < 8e-4, so 5e-3 is over 6 standard errors, while the bug would
+  // add (1-p) omega / k = 0.09 at this setting.
   const Protocol p = ss(40, 1.0);
   const SubsetSelectionRates rates = subset_selection_rates(40, p.params().subset_sizes[0], 1.0);
   SeededRng rng(7);

@@ -1,7 +1,8 @@
 // SUE (basic one-time RAPPOR) and OUE: exact rates, privacy by enumerating all 2^k reports,
 // exact unbiasedness, the O(#ones) sampler (binomial count, Floyd positions, both paths)
-// against the mechanism, the attack's closed form against the binomial sum of protocols.md
-// 4.4 and against enumeration, report bits and parameter validation.
+// against the mechanism, the attack's closed form against the reference code's binomial sum
+// (docs/protocols/oue.md, "Reconstruction attack") and against enumeration, report bits and
+// parameter validation.
 #include "residue/protocols/unary.h"
 
 #include <catch2/catch.hpp>
@@ -117,7 +118,7 @@ TEST_CASE("sue and oue have the rates of Wang et al. 2017", "[unary]") {
 TEST_CASE("unary output distributions sum to 1 and every ratio is exactly e^eps",
           "[unary][privacy]") {
   // All 2^k reports. SUE with the PGR repo's flip probability 1/(e^eps + 1) would show
-  // e^(2 eps) here (protocols.md 4.3).
+  // e^(2 eps) here (docs/protocols/sue.md, "Pitfalls").
   for (const char* name : {"sue", "oue"}) {
     for (const auto& [k, eps] : std::vector<std::pair<uint32_t, double>>{
              {2, 1.0}, {4, std::log(3.0)}, {8, 1.0}, {8, 4.0}, {5, 0.05}, {6, 20.0}}) {
@@ -251,7 +252,7 @@ TEST_CASE("unary sampler is exact at larger k on both of its paths", "[unary][pr
   }
 }
 
-TEST_CASE("unary attack success is the binomial sum of protocols.md 4.4", "[unary][attack]") {
+TEST_CASE("unary attack success equals the reference code's binomial sum", "[unary][attack]") {
   // The paper's form for OUE (p = 1/2), summed term by term:
   //   (1/(2k)) (e/(e+1))^(k-1) + sum_{i=1..k} (1/(2i)) Binom(i-1; k-1, 1/(e+1)),
   // and for SUE the same with (1-p)/k and p/i, p = e^(eps/2)/(e^(eps/2)+1), q = 1-p.

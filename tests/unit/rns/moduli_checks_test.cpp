@@ -82,8 +82,8 @@ TEST_CASE("covers domain compares the product of the moduli with k", "[moduli]")
   REQUIRE(covers_domain(4294967295u, std::vector<uint32_t>(5, 4294967291u)));
 }
 
-TEST_CASE("column rank matches the worked examples of the protocol notes", "[moduli]") {
-  // protocols.md 8.1 and 11.1 item 11.
+TEST_CASE("column rank is full or deficient as in the worked examples", "[moduli]") {
+  // docs/protocols/mss.md, "Reference values".
   REQUIRE(has_full_column_rank(6, std::vector<uint32_t>{3, 4}));
   REQUIRE(has_full_column_rank(10, std::vector<uint32_t>{3, 4, 5}));
   REQUIRE(has_full_column_rank(64, std::vector<uint32_t>{53, 59, 61}));

@@ -1,5 +1,6 @@
 // Moduli evaluation and search: predicted inflation against the published table
-// (protocols.md 14.3), and the search's choice against its contract.
+// (docs/protocols/reference_cases.md, "MSS moduli and MSE inflation"), and the search's
+// choice against its contract.
 #include <catch2/catch.hpp>
 
 #include "residue/core/error.h"
@@ -16,7 +17,8 @@ std::vector<uint32_t> first_primes_from(uint32_t start, std::size_t count) {
 }
 
 TEST_CASE("predicted inflation reproduces the measured table at k=1024, eps=1", "[moduli]") {
-  // protocols.md 14.3 (independent reference implementation, same weights and estimator).
+  // docs/protocols/reference_cases.md, "MSS moduli and MSE inflation" (an independent
+  // implementation, same weights and estimator).
   // Dense traces are exact here; the table is given to 2-3 digits, hence 2%.
   struct Row {
     std::vector<uint32_t> moduli;
@@ -35,7 +37,7 @@ TEST_CASE("predicted inflation reproduces the measured table at k=1024, eps=1", 
 }
 
 TEST_CASE("predicted inflation at k=22000 is estimated within its precision", "[moduli]") {
-  // protocols.md 14.3: 10 primes spread evenly over [0.5k, 0.75k] inflate the MSE 1.10x, 30
+  // Same table: 10 primes spread evenly over [0.5k, 0.75k] inflate the MSE 1.10x, 30
   // over [0.5k, 0.6k] 1.04x. Hutchinson stops at 0.5% standard error; 3% leaves room for the
   // table's rounding and for "spread evenly" picking slightly different primes.
   auto spread = [](uint32_t lo, uint32_t hi, uint32_t count) {
