@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "residue/core/error.h"
@@ -30,7 +31,7 @@ class VocabIndex {
   /// Live ids, in no particular order.
   virtual std::vector<int64_t> ids() const = 0;
   /// Every live entry in storage order: ids, and their vectors row-major (size ids x dim).
-  virtual void collect(std::vector<int64_t>& ids, std::vector<float>& x) const = 0;
+  void collect(std::vector<int64_t>& ids, std::vector<float>& x) const;
   /// REQUIRES: the stored vector of a present `id`; out has dim floats.
   virtual void reconstruct(int64_t id, float* out) const = 0;
 
@@ -58,7 +59,36 @@ class VocabIndex {
   /// HNSW: node -> external id, -1 for a tombstone.
   virtual std::span<const int64_t> labels() const { return {}; }
   virtual const faiss::Index& faiss_index() const = 0;
+
+ private:
+  /// collect() after it emptied and reserved the buffers.
+  virtual void append_entries(std::vector<int64_t>& ids, std::vector<float>& x) const = 0;
 };
+
+/// Exact and IVF: the FAISS index holds the external ids itself.
+template <typename FaissIndex>
+class FaissIdsIndex : public VocabIndex {
+ public:
+  std::size_t size() const override { return static_cast<std::size_t>(index_->ntotal); }
+  void reconstruct(int64_t id, float* out) const override { index_->reconstruct(id, out); }
+  void add(std::span<const int64_t> ids, const float* x) override {
+    index_->add_with_ids(static_cast<idx_t>(ids.size()), x, ids.data());
+  }
+  const faiss::Index& faiss_index() const override { return *index_; }
+
+ protected:
+  explicit FaissIdsIndex(std::unique_ptr<FaissIndex> index) : index_(std::move(index)) {}
+  std::unique_ptr<FaissIndex> index_;
+};
+
+/// The keys of an id -> position map.
+template <typename Map>
+std::vector<int64_t> keys_of(const Map& map) {
+  std::vector<int64_t> out;
+  out.reserve(map.size());
+  for (const auto& entry : map) out.push_back(entry.first);
+  return out;
+}
 
 /// Builds the structure `kind` over ids.size() entries x (row-major). Throws Error when `kind`
 /// is not exact, ivf or hnsw; FAISS's own exceptions pass through.

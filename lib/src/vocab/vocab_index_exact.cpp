@@ -9,28 +9,14 @@
 namespace residue {
 namespace {
 
-class ExactIndex final : public VocabIndex {
+class ExactIndex final : public FaissIdsIndex<faiss::IndexIDMap2> {
  public:
-  explicit ExactIndex(std::unique_ptr<faiss::IndexIDMap2> index) : index_(std::move(index)) {}
+  explicit ExactIndex(std::unique_ptr<faiss::IndexIDMap2> index)
+      : FaissIdsIndex(std::move(index)) {}
 
   VocabIndexKind kind() const override { return VocabIndexKind::kExact; }
-  std::size_t size() const override { return static_cast<std::size_t>(index_->ntotal); }
   bool contains(int64_t id) const override { return index_->rev_map.count(id) != 0; }
-  std::vector<int64_t> ids() const override {
-    return {index_->id_map.begin(), index_->id_map.end()};
-  }
-
-  void collect(std::vector<int64_t>& ids, std::vector<float>& x) const override {
-    ids.assign(index_->id_map.begin(), index_->id_map.end());
-    const auto* flat = static_cast<const faiss::IndexFlat*>(index_->index);
-    x.assign(flat->get_xb(), flat->get_xb() + ids.size() * static_cast<std::size_t>(index_->d));
-  }
-
-  void reconstruct(int64_t id, float* out) const override { index_->reconstruct(id, out); }
-
-  void add(std::span<const int64_t> ids, const float* x) override {
-    index_->add_with_ids(static_cast<idx_t>(ids.size()), x, ids.data());
-  }
+  std::vector<int64_t> ids() const override { return index_->id_map; }
 
   void remove(std::span<const idx_t> ids) override {
     faiss::IDSelectorBatch sel(ids.size(), ids.data());
@@ -43,10 +29,13 @@ class ExactIndex final : public VocabIndex {
   }
 
   bool needs_rebuild(const DynamicVocabOptions& /*opt*/) const override { return false; }
-  const faiss::Index& faiss_index() const override { return *index_; }
 
  private:
-  std::unique_ptr<faiss::IndexIDMap2> index_;  // owns its IndexFlat
+  void append_entries(std::vector<int64_t>& ids, std::vector<float>& x) const override {
+    ids.insert(ids.end(), index_->id_map.begin(), index_->id_map.end());
+    const float* rows = static_cast<const faiss::IndexFlat*>(index_->index)->get_xb();
+    x.insert(x.end(), rows, rows + ids.size() * static_cast<std::size_t>(index_->d));
+  }
 };
 
 }  // namespace

@@ -45,26 +45,7 @@ class HnswIndex final : public VocabIndex {
   std::size_t size() const override { return static_cast<std::size_t>(index_->ntotal) - dead_; }
   bool contains(int64_t id) const override { return internal_.count(id) != 0; }
 
-  std::vector<int64_t> ids() const override {
-    std::vector<int64_t> out;
-    out.reserve(size());
-    for (const auto& [id, node] : internal_) out.push_back(id);
-    return out;
-  }
-
-  void collect(std::vector<int64_t>& ids, std::vector<float>& x) const override {
-    const std::size_t d = static_cast<std::size_t>(index_->d);
-    ids.clear();
-    x.clear();
-    ids.reserve(size());
-    x.reserve(size() * d);
-    const float* rows = static_cast<const faiss::IndexFlat*>(index_->storage)->get_xb();
-    for (std::size_t i = 0; i < labels_.size(); ++i) {
-      if (labels_[i] < 0) continue;
-      ids.push_back(labels_[i]);
-      x.insert(x.end(), rows + i * d, rows + (i + 1) * d);
-    }
-  }
+  std::vector<int64_t> ids() const override { return keys_of(internal_); }
 
   void reconstruct(int64_t id, float* out) const override {
     index_->storage->reconstruct(internal_.at(id), out);
@@ -110,6 +91,16 @@ class HnswIndex final : public VocabIndex {
   const faiss::Index& faiss_index() const override { return *index_; }
 
  private:
+  void append_entries(std::vector<int64_t>& ids, std::vector<float>& x) const override {
+    const std::size_t d = static_cast<std::size_t>(index_->d);
+    const float* rows = static_cast<const faiss::IndexFlat*>(index_->storage)->get_xb();
+    for (std::size_t i = 0; i < labels_.size(); ++i) {
+      if (labels_[i] < 0) continue;
+      ids.push_back(labels_[i]);
+      x.insert(x.end(), rows + i * d, rows + (i + 1) * d);
+    }
+  }
+
   std::unique_ptr<faiss::IndexHNSWFlat> index_;
   std::vector<int64_t> labels_;                  // node -> external id, -1 = tombstone
   std::unordered_map<int64_t, idx_t> internal_;  // external id -> node (live only)

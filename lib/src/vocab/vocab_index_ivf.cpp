@@ -14,45 +14,14 @@
 namespace residue {
 namespace {
 
-class IvfIndex final : public VocabIndex {
+class IvfIndex final : public FaissIdsIndex<faiss::IndexIVFFlat> {
  public:
   IvfIndex(std::unique_ptr<faiss::IndexIVFFlat> index, uint64_t trained_size)
-      : index_(std::move(index)), trained_size_(trained_size) {}
+      : FaissIdsIndex(std::move(index)), trained_size_(trained_size) {}
 
   VocabIndexKind kind() const override { return VocabIndexKind::kIvf; }
-  std::size_t size() const override { return static_cast<std::size_t>(index_->ntotal); }
   bool contains(int64_t id) const override { return index_->direct_map.hashtable.count(id) != 0; }
-
-  std::vector<int64_t> ids() const override {
-    std::vector<int64_t> out;
-    out.reserve(size());
-    for (const auto& [id, where] : index_->direct_map.hashtable) out.push_back(id);
-    return out;
-  }
-
-  void collect(std::vector<int64_t>& ids, std::vector<float>& x) const override {
-    const std::size_t d = static_cast<std::size_t>(index_->d);
-    ids.clear();
-    x.clear();
-    ids.reserve(size());
-    x.reserve(size() * d);
-    const faiss::InvertedLists* lists = index_->invlists;
-    for (std::size_t l = 0; l < lists->nlist; ++l) {
-      const std::size_t len = lists->list_size(l);
-      if (len == 0) continue;
-      faiss::InvertedLists::ScopedIds list_ids(lists, l);
-      faiss::InvertedLists::ScopedCodes codes(lists, l);
-      ids.insert(ids.end(), list_ids.get(), list_ids.get() + len);
-      const auto* v = reinterpret_cast<const float*>(codes.get());
-      x.insert(x.end(), v, v + len * d);
-    }
-  }
-
-  void reconstruct(int64_t id, float* out) const override { index_->reconstruct(id, out); }
-
-  void add(std::span<const int64_t> ids, const float* x) override {
-    index_->add_with_ids(static_cast<idx_t>(ids.size()), x, ids.data());
-  }
+  std::vector<int64_t> ids() const override { return keys_of(index_->direct_map.hashtable); }
 
   void remove(std::span<const idx_t> ids) override {
     // The hashtable direct map accepts only an IDSelectorArray (docs/vocab.md, FAISS 1.7.3
@@ -71,13 +40,23 @@ class IvfIndex final : public VocabIndex {
   bool needs_rebuild(const DynamicVocabOptions& opt) const override {
     return static_cast<double>(size()) > opt.ivf_regrow * static_cast<double>(trained_size_);
   }
-
   uint64_t trained_size() const override { return trained_size_; }
-  const faiss::Index& faiss_index() const override { return *index_; }
 
  private:
-  std::unique_ptr<faiss::IndexIVFFlat> index_;  // owns its quantizer
-  uint64_t trained_size_;                       // entries the quantizer was trained on
+  void append_entries(std::vector<int64_t>& ids, std::vector<float>& x) const override {
+    const faiss::InvertedLists* lists = index_->invlists;
+    for (std::size_t l = 0; l < lists->nlist; ++l) {
+      const std::size_t len = lists->list_size(l);
+      if (len == 0) continue;
+      faiss::InvertedLists::ScopedIds list_ids(lists, l);
+      faiss::InvertedLists::ScopedCodes codes(lists, l);
+      ids.insert(ids.end(), list_ids.get(), list_ids.get() + len);
+      const auto* v = reinterpret_cast<const float*>(codes.get());
+      x.insert(x.end(), v, v + len * static_cast<std::size_t>(index_->d));
+    }
+  }
+
+  uint64_t trained_size_;  // entries the quantizer was trained on
 };
 
 }  // namespace
