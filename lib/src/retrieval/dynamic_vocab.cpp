@@ -1,8 +1,6 @@
 #include "residue/retrieval/dynamic_vocab.h"
 
 #include <faiss/impl/FaissException.h>
-#include <faiss/impl/io.h>
-#include <faiss/index_io.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -282,45 +280,6 @@ void DynamicVocab::rebuild() {
 
 // --- persistence (layout in dynamic_vocab_format.h) --------------------------------------------
 
-namespace {
-
-// Counts what FAISS would write, so that serialized_bytes() needs no buffer.
-struct CountingWriter final : faiss::IOWriter {
-  std::size_t bytes = 0;
-  size_t operator()(const void*, size_t size, size_t nitems) override {
-    bytes += size * nitems;
-    return nitems;
-  }
-};
-
-// Appends to a byte vector we own (faiss::VectorIOWriter would need a copy).
-struct AppendWriter final : faiss::IOWriter {
-  explicit AppendWriter(std::vector<uint8_t>& out) : out_(out) {}
-  size_t operator()(const void* ptr, size_t size, size_t nitems) override {
-    const auto* p = static_cast<const uint8_t*>(ptr);
-    out_.insert(out_.end(), p, p + size * nitems);
-    return nitems;
-  }
-  std::vector<uint8_t>& out_;
-};
-
-// Reads FAISS's part of the file in place; a short read makes FAISS throw.
-struct SpanReader final : faiss::IOReader {
-  explicit SpanReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
-  size_t operator()(void* ptr, size_t size, size_t nitems) override {
-    if (size == 0 || nitems == 0) return 0;
-    const std::size_t available = (bytes_.size() - pos_) / size;
-    const std::size_t n = std::min(nitems, available);
-    std::copy_n(bytes_.data() + pos_, n * size, static_cast<uint8_t*>(ptr));
-    pos_ += n * size;
-    return n;
-  }
-  std::span<const uint8_t> bytes_;
-  std::size_t pos_ = 0;
-};
-
-}  // namespace
-
 std::vector<uint8_t> DynamicVocab::serialize() const {
   const VocabIndex& index = *impl_->index;
   std::vector<uint8_t> out;
@@ -331,8 +290,7 @@ std::vector<uint8_t> DynamicVocab::serialize() const {
   for (int64_t l : index.labels()) vocab_format::put_u64(static_cast<uint64_t>(l), out);
   const std::size_t length_at = out.size();
   vocab_format::put_u64(0, out);
-  AppendWriter writer(out);
-  guarded("serialize", [&] { faiss::write_index(&index.faiss_index(), &writer); });
+  guarded("serialize", [&] { index.write(out); });
   const uint64_t blob = out.size() - length_at - 8;
   for (int i = 0; i < 8; ++i)
     out[length_at + static_cast<std::size_t>(i)] = static_cast<uint8_t>(blob >> (8 * i));
@@ -342,9 +300,9 @@ std::vector<uint8_t> DynamicVocab::serialize() const {
 
 std::size_t DynamicVocab::serialized_bytes() const {
   const VocabIndex& index = *impl_->index;
-  CountingWriter counter;
-  guarded("serialized_bytes", [&] { faiss::write_index(&index.faiss_index(), &counter); });
-  return vocab_format::kHeaderBytes + 8 + 8 * index.labels().size() + 8 + counter.bytes +
+  const std::size_t faiss_bytes =
+      guarded("serialized_bytes", [&] { return index.written_bytes(); });
+  return vocab_format::kHeaderBytes + 8 + 8 * index.labels().size() + 8 + faiss_bytes +
          vocab_format::kChecksumBytes;
 }
 
@@ -384,7 +342,6 @@ ParseResult<DynamicVocab> DynamicVocab::parse(std::span<const uint8_t> bytes) {
     return fail(blob_length_at, "FAISS index length " + std::to_string(blob_bytes) +
                                     " exceeds the file (truncated?)");
   const std::size_t blob_at = c.pos;
-  stored.index_at = blob_at;
   const std::size_t checksum_at = blob_at + blob_bytes;
   if (bytes.size() != checksum_at + vocab_format::kChecksumBytes)
     return fail(checksum_at + vocab_format::kChecksumBytes,
@@ -393,19 +350,9 @@ ParseResult<DynamicVocab> DynamicVocab::parse(std::span<const uint8_t> bytes) {
   if (!vocab_format::checksum_matches(bytes.first(checksum_at), bytes.subspan(checksum_at)))
     return fail(checksum_at, "checksum does not match the contents (file corrupted)");
 
-  // FAISS parses its own part; it throws on what it cannot read.
-  try {
-    SpanReader reader(bytes.subspan(blob_at, blob_bytes));
-    stored.index.reset(faiss::read_index(&reader));
-    if (reader.pos_ != blob_bytes)
-      return fail(blob_at + reader.pos_, "FAISS index ends before its stated length");
-  } catch (const faiss::FaissException& e) {
-    return fail(blob_at, "FAISS could not read the index: " + e.msg);
-  } catch (const std::exception& e) {
-    return fail(blob_at, std::string("FAISS could not read the index: ") + e.what());
-  }
-
-  // The index must be what the header says, with consistent id maps.
+  // FAISS reads its part, then the structure must be what the header says.
+  stored.bytes = bytes.subspan(blob_at, blob_bytes);
+  stored.index_at = blob_at;
   ParseResult<std::unique_ptr<VocabIndex>> index =
       read_vocab_index(h.active, h.options, std::move(stored));
   if (!index.ok()) return index.error();

@@ -58,6 +58,10 @@ class VocabIndex {
   virtual uint64_t trained_size() const { return 0; }
   /// HNSW: node -> external id, -1 for a tombstone.
   virtual std::span<const int64_t> labels() const { return {}; }
+  /// Appends the FAISS index as faiss::write_index writes it.
+  void write(std::vector<uint8_t>& out) const;
+  /// The bytes write() appends, counted without a buffer.
+  std::size_t written_bytes() const;
   virtual const faiss::Index& faiss_index() const = 0;
 
  private:
@@ -97,16 +101,16 @@ std::unique_ptr<VocabIndex> make_vocab_index(VocabIndexKind kind, const DynamicV
 
 /// A structure as a file stores it; the offsets place errors in the file.
 struct StoredVocabIndex {
-  std::unique_ptr<faiss::Index> index;  ///< as faiss::read_index returned it
-  std::vector<int64_t> labels;          ///< HNSW node labels; empty for the others
+  std::span<const uint8_t> bytes;  ///< what write() appended
+  std::vector<int64_t> labels;     ///< HNSW node labels; empty for the others
   uint64_t trained_size = 0;
-  std::size_t index_at = 0;   ///< offset of the FAISS bytes
+  std::size_t index_at = 0;   ///< offset of `bytes`
   std::size_t labels_at = 0;  ///< offset of the label count; label i is at labels_at + 8 + 8 i
 };
 
-/// Takes over a stored structure after checking that it is what make_vocab_index(kind, opt)
-/// builds (FAISS type, dimension, metric, consistent ids). Throws Error like make_vocab_index
-/// on a kind that is not a structure.
+/// Reads a stored structure and checks that it is what make_vocab_index(kind, opt) builds
+/// (FAISS type, dimension, metric, consistent ids). FAISS's exceptions become ParseErrors;
+/// throws Error like make_vocab_index on a kind that is not a structure.
 ParseResult<std::unique_ptr<VocabIndex>> read_vocab_index(VocabIndexKind kind,
                                                           const DynamicVocabOptions& opt,
                                                           StoredVocabIndex stored);
@@ -121,10 +125,13 @@ std::unique_ptr<VocabIndex> make_ivf_index(const DynamicVocabOptions& opt,
 std::unique_ptr<VocabIndex> make_hnsw_index(const DynamicVocabOptions& opt,
                                             std::span<const int64_t> ids, const float* x);
 ParseResult<std::unique_ptr<VocabIndex>> read_exact_index(const DynamicVocabOptions& opt,
+                                                          std::unique_ptr<faiss::Index>& index,
                                                           StoredVocabIndex& stored);
 ParseResult<std::unique_ptr<VocabIndex>> read_ivf_index(const DynamicVocabOptions& opt,
+                                                        std::unique_ptr<faiss::Index>& index,
                                                         StoredVocabIndex& stored);
 ParseResult<std::unique_ptr<VocabIndex>> read_hnsw_index(const DynamicVocabOptions& opt,
+                                                         std::unique_ptr<faiss::Index>& index,
                                                          StoredVocabIndex& stored);
 
 }  // namespace residue

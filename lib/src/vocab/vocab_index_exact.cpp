@@ -51,15 +51,16 @@ std::unique_ptr<VocabIndex> make_exact_index(const DynamicVocabOptions& opt,
 }
 
 ParseResult<std::unique_ptr<VocabIndex>> read_exact_index(const DynamicVocabOptions& /*opt*/,
+                                                          std::unique_ptr<faiss::Index>& index,
                                                           StoredVocabIndex& stored) {
-  auto* p = dynamic_cast<faiss::IndexIDMap2*>(stored.index.get());
+  auto* p = dynamic_cast<faiss::IndexIDMap2*>(index.get());
   if (p == nullptr || dynamic_cast<faiss::IndexFlat*>(p->index) == nullptr)
     return ParseError{"header says exact but the FAISS index is not IDMap2 over Flat",
                       stored.index_at};
   if (!stored.labels.empty()) return ParseError{"exact index with labels", stored.labels_at};
   if (p->rev_map.size() != p->id_map.size())
     return ParseError{"exact index has repeated ids", stored.index_at};
-  stored.index.release();
+  index.release();
   return std::unique_ptr<VocabIndex>(
       std::make_unique<ExactIndex>(std::unique_ptr<faiss::IndexIDMap2>(p)));
 }

@@ -122,23 +122,23 @@ std::unique_ptr<VocabIndex> make_hnsw_index(const DynamicVocabOptions& opt,
 }
 
 ParseResult<std::unique_ptr<VocabIndex>> read_hnsw_index(const DynamicVocabOptions& opt,
+                                                         std::unique_ptr<faiss::Index>& index,
                                                          StoredVocabIndex& stored) {
-  auto* p = dynamic_cast<faiss::IndexHNSWFlat*>(stored.index.get());
+  auto* p = dynamic_cast<faiss::IndexHNSWFlat*>(index.get());
   if (p == nullptr)
     return ParseError{"header says hnsw but the FAISS index is not HNSWFlat", stored.index_at};
   if (static_cast<std::size_t>(p->ntotal) != stored.labels.size())
     return ParseError{std::to_string(stored.labels.size()) + " labels for an HNSW graph of " +
                           std::to_string(p->ntotal) + " nodes",
                       stored.labels_at};
-  stored.index.release();
-  auto index = std::make_unique<HnswIndex>(std::unique_ptr<faiss::IndexHNSWFlat>(p),
-                                           std::move(stored.labels));
-  if (const std::optional<std::size_t> node = index->repeated())
-    return ParseError{
-        "id " + std::to_string(index->labels()[*node]) + " labels two live HNSW nodes",
-        stored.labels_at + 8 + 8 * *node};
-  index->set_ef_search(opt.ef_search);
-  return std::unique_ptr<VocabIndex>(std::move(index));
+  index.release();
+  auto hnsw = std::make_unique<HnswIndex>(std::unique_ptr<faiss::IndexHNSWFlat>(p),
+                                          std::move(stored.labels));
+  if (const std::optional<std::size_t> node = hnsw->repeated())
+    return ParseError{"id " + std::to_string(hnsw->labels()[*node]) + " labels two live HNSW nodes",
+                      stored.labels_at + 8 + 8 * *node};
+  hnsw->set_ef_search(opt.ef_search);
+  return std::unique_ptr<VocabIndex>(std::move(hnsw));
 }
 
 }  // namespace residue

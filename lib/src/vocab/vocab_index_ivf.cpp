@@ -93,15 +93,16 @@ std::unique_ptr<VocabIndex> make_ivf_index(const DynamicVocabOptions& opt,
 }
 
 ParseResult<std::unique_ptr<VocabIndex>> read_ivf_index(const DynamicVocabOptions& /*opt*/,
+                                                        std::unique_ptr<faiss::Index>& index,
                                                         StoredVocabIndex& stored) {
-  auto* p = dynamic_cast<faiss::IndexIVFFlat*>(stored.index.get());
+  auto* p = dynamic_cast<faiss::IndexIVFFlat*>(index.get());
   if (p == nullptr)
     return ParseError{"header says ivf but the FAISS index is not IVFFlat", stored.index_at};
   if (p->direct_map.type != faiss::DirectMap::Hashtable ||
       p->direct_map.hashtable.size() != static_cast<std::size_t>(p->ntotal))
     return ParseError{"IVF index lacks a complete hashtable direct map", stored.index_at};
   if (!stored.labels.empty()) return ParseError{"ivf index with labels", stored.labels_at};
-  stored.index.release();
+  index.release();
   return std::unique_ptr<VocabIndex>(
       std::make_unique<IvfIndex>(std::unique_ptr<faiss::IndexIVFFlat>(p), stored.trained_size));
 }
