@@ -32,7 +32,7 @@ class VocabIndex {
   virtual std::vector<int64_t> ids() const = 0;
   /// Every live entry in storage order: ids, and their vectors row-major (size ids x dim).
   void collect(std::vector<int64_t>& ids, std::vector<float>& x) const;
-  /// REQUIRES: the stored vector of a present `id`; out has dim floats.
+  /// Copies the stored vector of `id` to out (dim floats). REQUIRES: contains(id).
   virtual void reconstruct(int64_t id, float* out) const = 0;
 
   /// Adds ids.size() entries, none of them present; x is row-major, ids.size() x dim.
