@@ -181,11 +181,10 @@ TEST_CASE("dynamic vocab keeps ids correct through removals and replacements", "
 
 TEST_CASE("IDMap2 around IVF returns wrong ids after remove_ids and the id check catches it",
           "[vocab]") {
-  // Why DynamicVocab never builds IndexIDMap2<IVF> (docs/vocab.md, "The index and the file";
-  // measured on FAISS 1.7.3): IVF's remove_ids keeps the internal ids of the remaining vectors,
-  // IDMap2 compacts its id_map, so every vector after a removed one is reported under a shifted
-  // external id. New vectors then reuse internal ids. The same history on DynamicVocab's IVF (ids
-  // held natively) passes.
+  // Why DynamicVocab never builds IndexIDMap2<IVF> (docs/vocab.md, FAISS 1.7.3 notes): IVF's
+  // remove_ids keeps the internal ids of the remaining vectors, IDMap2 compacts its id_map, so
+  // every vector after a removed one is reported under a shifted external id. New vectors then
+  // reuse internal ids. The same history on DynamicVocab's IVF (ids held natively) passes.
   set_search_threads(1);
   const VocabMetric metric = VocabMetric::kL2;
   SeededRng rng(11);

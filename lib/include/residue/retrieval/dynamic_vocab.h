@@ -1,14 +1,15 @@
 // DynamicVocab: a FAISS index of vectors under stable 64-bit ids that grows and shrinks, the
 // nearest-neighbour / maximum-inner-product lookup behind the dynamic vocabulary.
 //
-// Three structures, chosen at construction or automatically by size (kAuto):
-//   exact  IndexIDMap2 over IndexFlat; removals renumber correctly (retrieval.md 4.5).
+// Three structures, chosen at construction or automatically by size (kAuto); the FAISS 1.7.3
+// behaviour behind each choice is in docs/vocab.md, FAISS 1.7.3 notes:
+//   exact  IndexIDMap2 over IndexFlat; removals renumber correctly.
 //   ivf    IndexIVFFlat holding the ids itself, with a hashtable direct map for reconstruct.
 //          Never wrapped in IndexIDMap/IDMap2: after remove_ids that returns wrong ids
-//          (retrieval.md 4.3; dynamic_vocab_test.cpp shows it).
+//          (dynamic_vocab_test.cpp shows it).
 //   hnsw   IndexHNSWFlat, which cannot remove: removed entries become tombstones filtered out
 //          by an IDSelector at search time, and the graph is rebuilt without them once they
-//          exceed max_tombstone_fraction (retrieval.md 4.2, 4.6).
+//          exceed max_tombstone_fraction.
 // kAuto serves exact search below auto_threshold entries and `auto_approximate` at or above it
 // (with hysteresis: back to exact below half the threshold). An IVF trains its coarse quantizer
 // on the entries it holds, so kIvf also serves exact search until ivf_train_min entries, and
