@@ -421,7 +421,7 @@ TEST_CASE("readers see only committed state while groups commit", "[store]") {
   CHECK(store->tally("words") == tally_of(p, all));
 }
 
-// The crash test (docs: infra.md section 2). A child process commits groups in a loop and
+// The crash test (docs/operators.md, "Durability"). A child process commits groups in a loop and
 // reports each batch id down a pipe only after commit() returned; it is SIGKILLed at a random
 // moment, several times, each life re-sending everything from the start (so acknowledged
 // batches come again as duplicates and unacknowledged ones as new).
