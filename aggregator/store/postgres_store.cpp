@@ -42,6 +42,7 @@
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
+#include "stored_rows.h"
 
 namespace residue {
 namespace {
@@ -122,6 +123,7 @@ constexpr Statement kSelectTally = {
     "residue_select_tally",
     "SELECT block, reports, counts FROM residue.tally WHERE task = $1::text ORDER BY shard, block"};
 
+// kSelectTasks and kSelectBatches select their columns in the order stored_rows.h decodes.
 constexpr Statement kSelectTasks = {"residue_select_tasks", R"sql(
 SELECT t.name, t.params_json, t.params_hash, coalesce(sum(s.batches), 0)::bigint,
        coalesce(sum(s.reports), 0)::bigint, coalesce(max(s.last_batch), 0)::bigint, t.domain
@@ -518,20 +520,8 @@ std::vector<TaskRecord> PostgresStore::tasks() const {
   return with_reader([&](Connection& db) {
     Result r = db.exec(kSelectTasks, Params());
     std::vector<TaskRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      const Row row(r.get(), i, where_);
-      TaskRecord record{.name = row.text(0), .params_json = row.text(1)};
-      const std::span<const uint8_t> hash = row.bytes(2);
-      if (hash.size() != record.params_hash.size()) {
-        throw Error(where_ + ": task \"" + record.name + "\" has a malformed parameter hash.");
-      }
-      std::copy(hash.begin(), hash.end(), record.params_hash.begin());
-      record.batches = static_cast<uint64_t>(row.int64(3));
-      record.reports = static_cast<uint64_t>(row.int64(4));
-      record.last_batch = row.int64(5);
-      record.domain_id = row.text(6);
-      out.push_back(std::move(record));
-    }
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back(read_task_record(Row(r.get(), i, where_), where_));
     return out;
   });
 }
@@ -544,14 +534,7 @@ void PostgresStore::for_each_batch(const std::string& task,
     bool delivered = false;
     try {
       db.stream(kSelectBatches, Params().bytes(std::string(task)), [&](const PGresult* r) {
-        const Row row(r, 0, where_);
-        const std::span<const uint8_t> id = row.bytes(0);
-        if (id.size() != batch.id.size()) throw Error(where_ + ": a stored batch id is malformed.");
-        std::copy(id.begin(), id.end(), batch.id.begin());
-        batch.sequence = static_cast<uint64_t>(row.int64(1));
-        batch.received = row.int64(2);
-        const std::span<const uint8_t> body = row.bytes(3);
-        batch.raw.assign(body.begin(), body.end());
+        read_stored_batch(Row(r, 0, where_), where_, batch);
         delivered = true;
         fn(batch);
       });
