@@ -1,5 +1,7 @@
 #include "stored_rows.h"
 
+#include "residue/core/error.h"
+
 namespace residue {
 
 void throw_wrong_size(const std::string& where, const std::string& what, std::size_t size,

@@ -9,7 +9,6 @@
 #include <span>
 #include <string>
 
-#include "residue/core/error.h"
 #include "store.h"
 
 namespace residue {
