@@ -5,10 +5,10 @@
 // where it applies, the same bytes accepted afterwards as new (so not in the batch-id ledger).
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <mutex>
 #include <set>
 #include <thread>
 
