@@ -1,24 +1,5 @@
-// PostgresStore: the Store in PostgreSQL, shared by many daemons (libpq only).
-//
-// Schema `residue` (its version is the largest in residue.schema_migrations; kMigrations below
-// are applied in order, in one transaction, under an advisory lock, by whichever program
-// connects first with `migrate`; a database with a version this program does not know is
-// refused):
-//   tasks(name PK, params_json, params_hash bytea(16), empty_tally bytea, domain)
-//       empty_tally is encode_tally of the task's empty tally: its protocol id and shape;
-//       domain is Domain::id() of its dictionary, '' for bare indices (migration 2; tasks
-//       registered before it get '', which is what their parameter hashes were computed with).
-//   batches(id bytea(16) PK, sequence identity, task, shard, received, received_day, reports)
-//       The ledger. Not partitioned, so its primary key holds across days and daemons.
-//   batch_bodies(received_day, id, body) PARTITION BY RANGE (received_day)
-//       The raw batches, one partition per UTC day (batch_bodies_YYYY_MM_DD, made a day ahead
-//       by ensure_day_partition()), so that retention drops whole days.
-//   tally(task, shard, block, reports, counts bytea) PK (task, shard, block)
-//       One shard's counts of one block, 8 bytes big-endian per position (unpack_counts());
-//       a task's tally is the sum over its shards (view task_counts).
-//   shard_totals(task, shard, batches, reports, last_batch, version) PK (task, shard)
-//       version counts the commits that changed the shard's rows.
-// Nothing identifies a client: no address, token or user agent is stored.
+// PostgresStore: the Store in PostgreSQL, shared by many daemons. Its tables and their
+// migrations are in postgres_schema.h, the libpq layer it speaks through in pg_connection.h.
 //
 // Commit: one transaction for the group of batches the daemon's CommitQueue hands in:
 //   1. the ledger rows (INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id) and, for the ids
@@ -54,424 +35,35 @@
 #include <numeric>
 #include <optional>
 #include <set>
-#include <string_view>
 
+#include "pg_connection.h"
+#include "postgres_schema.h"
 #include "registration.h"
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
+#include "stored_rows.h"
 
 namespace residue {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pg::append_be64;
+using pg::BinaryArray;
+using pg::Connection;
+using pg::DatabaseError;
+using pg::kByteaOid;
+using pg::kInt4Oid;
+using pg::kInt8Oid;
+using pg::kTextOid;
+using pg::Params;
+using pg::read_be;
+using pg::Result;
+using pg::Row;
+using pg::Statement;
+using pg::Transaction;
 
-// Serializes schema migrations and partition creation between programs ("residue\0").
-constexpr int64_t kSchemaLockKey = 0x7265736964756500;
-constexpr int64_t kPartitionLockKey = 0x7265736964756501;
 constexpr int64_t kSecondsPerDay = 86400;
-
-struct Migration {
-  int version;
-  const char* description;
-  const char* sql;
-};
-
-// Append only: a released migration never changes; a new one gets the next version.
-constexpr Migration kMigrations[] = {
-    {1, "tasks, batch ledger, raw batches by day, per-shard tallies", R"sql(
-CREATE TABLE residue.tasks(
-  name text PRIMARY KEY,
-  params_json text NOT NULL,
-  params_hash bytea NOT NULL CHECK (length(params_hash) = 16),
-  empty_tally bytea NOT NULL,
-  registered timestamptz NOT NULL DEFAULT now());
-
-CREATE TABLE residue.batches(
-  id bytea PRIMARY KEY CHECK (length(id) = 16),
-  sequence bigint GENERATED ALWAYS AS IDENTITY,
-  task text NOT NULL,
-  shard integer NOT NULL,
-  received bigint NOT NULL,
-  received_day integer NOT NULL,
-  reports integer NOT NULL);
-CREATE INDEX batches_by_task ON residue.batches(task, sequence);
-
-CREATE TABLE residue.batch_bodies(
-  received_day integer NOT NULL,
-  id bytea NOT NULL,
-  body bytea NOT NULL,
-  PRIMARY KEY (received_day, id)) PARTITION BY RANGE (received_day);
--- Batch bodies are random bits: compressing them only costs time. Partitions inherit this.
-ALTER TABLE residue.batch_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
-
--- Rewritten by every commit of their shard: room on the page keeps updates HOT. counts holds
--- 8 bytes big-endian per position: a bigint[] cost the server 1 ms per commit at k = 1024 to
--- receive and slice (array_recv per element); bytes are copied.
-CREATE TABLE residue.tally(
-  task text NOT NULL,
-  shard integer NOT NULL,
-  block integer NOT NULL,
-  reports bigint NOT NULL,
-  counts bytea NOT NULL CHECK (length(counts) % 8 = 0),
-  PRIMARY KEY (task, shard, block)) WITH (fillfactor = 50);
--- Compressed in the row (no TOAST table), with lz4: pglz took 2.8 ms of each commit at k = 1024.
-ALTER TABLE residue.tally ALTER COLUMN counts SET STORAGE MAIN;
-DO $$ BEGIN
-  ALTER TABLE residue.tally ALTER COLUMN counts SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported THEN NULL;  -- a server built without lz4 keeps pglz
-END $$;
-
-CREATE TABLE residue.shard_totals(
-  task text NOT NULL,
-  shard integer NOT NULL,
-  batches bigint NOT NULL DEFAULT 0,
-  reports bigint NOT NULL DEFAULT 0,
-  last_batch bigint NOT NULL DEFAULT 0,
-  version bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (task, shard)) WITH (fillfactor = 50);
-
--- The partition of batch_bodies for one UTC day (days since 1970-01-01), made if missing.
-CREATE FUNCTION residue.ensure_day_partition(day integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  part text := 'batch_bodies_' || to_char(date '1970-01-01' + day, 'YYYY_MM_DD');
-BEGIN
-  IF to_regclass('residue.' || part) IS NOT NULL THEN RETURN; END IF;
-  PERFORM pg_advisory_xact_lock(8243121589465736449);
-  BEGIN
-    EXECUTE format('CREATE TABLE residue.%I PARTITION OF residue.batch_bodies '
-                   'FOR VALUES FROM (%s) TO (%s)', part, day, day + 1);
-  EXCEPTION WHEN duplicate_table OR unique_violation THEN
-    NULL;  -- another program made it while this one waited for the lock
-  END;
-END $$;
-
--- The (position, count) pairs of a tally row's counts (pos: "position" is a keyword here).
-CREATE FUNCTION residue.unpack_counts(counts bytea) RETURNS TABLE(pos integer, count bigint)
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT i, ('x' || encode(substring(counts FROM 8 * i + 1 FOR 8), 'hex'))::bit(64)::bigint
-  FROM generate_series(0, length(counts) / 8 - 1) AS i
-$$;
-
--- Sums over the shards, for people and scripts; the program sums the shards itself.
-CREATE VIEW residue.task_counts AS
-  SELECT t.task, t.block, u.pos AS position, sum(u.count)::bigint AS count
-  FROM residue.tally t, residue.unpack_counts(t.counts) AS u
-  GROUP BY t.task, t.block, u.pos;
-CREATE VIEW residue.task_totals AS
-  SELECT task, sum(batches)::bigint AS batches, sum(reports)::bigint AS reports,
-         max(last_batch) AS last_batch
-  FROM residue.shard_totals GROUP BY task;
-)sql"},
-    {2, "tasks.domain: the identity of a task's dictionary", R"sql(
-ALTER TABLE residue.tasks ADD COLUMN domain text NOT NULL DEFAULT '';
-)sql"},
-};
-static_assert(kPartitionLockKey == 8243121589465736449, "the key in ensure_day_partition()");
-
-constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
-
-// Type OIDs of the binary parameter and array formats (catalog/pg_type.h).
-constexpr Oid kByteaOid = 17;
-constexpr Oid kInt8Oid = 20;
-constexpr Oid kInt4Oid = 23;
-constexpr Oid kTextOid = 25;
-
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-
-/// An Error from the database: its SQLSTATE, and whether the connection is gone.
-class PgError : public Error {
- public:
-  PgError(const std::string& message, std::string sqlstate, bool connection_lost)
-      : Error(message), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost) {}
-  const std::string& sqlstate() const { return sqlstate_; }
-  bool connection_lost() const { return connection_lost_; }
-  /// Deadlock or serialization failure: the transaction rolled back and may simply run again.
-  bool retryable() const { return sqlstate_ == "40P01" || sqlstate_ == "40001"; }
-
- private:
-  std::string sqlstate_;
-  bool connection_lost_;
-};
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '.')) s.pop_back();
-  return s;
-}
-
-// ---- binary formats (network byte order) ----
-
-void put_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-uint64_t get_be(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-/// A one-dimensional array parameter in PostgreSQL's binary format (array_recv): ndim, has-null
-/// flag, element type, then size and lower bound 1, then each element as length + bytes.
-class BinaryArray {
- public:
-  explicit BinaryArray(Oid element) : element_(element) {}
-
-  void add_bytes(std::span<const uint8_t> bytes) {
-    put_u32(elements_, static_cast<uint32_t>(bytes.size()));
-    elements_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    ++count_;
-  }
-  void add_text(std::string_view text) {
-    add_bytes({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
-  }
-  void add_int8(int64_t v) {
-    put_u32(elements_, 8);
-    put_u64(elements_, static_cast<uint64_t>(v));
-    ++count_;
-  }
-  void add_int4(int32_t v) {
-    put_u32(elements_, 4);
-    put_u32(elements_, static_cast<uint32_t>(v));
-    ++count_;
-  }
-
-  std::string bytes() const {
-    std::string out;
-    put_u32(out, count_ == 0 ? 0 : 1);
-    put_u32(out, 0);
-    put_u32(out, element_);
-    if (count_ > 0) {
-      put_u32(out, count_);
-      put_u32(out, 1);
-    }
-    return out + elements_;
-  }
-
- private:
-  Oid element_;
-  uint32_t count_ = 0;
-  std::string elements_;
-};
-
-/// Binary parameters of one statement; each value is kept alive here until the call returns.
-class Params {
- public:
-  Params& bytes(std::string value) {
-    values_.push_back(std::move(value));
-    return *this;
-  }
-  Params& bytes(std::span<const uint8_t> value) {
-    return bytes(std::string(reinterpret_cast<const char*>(value.data()), value.size()));
-  }
-  Params& int4(int32_t v) {
-    std::string s;
-    put_u32(s, static_cast<uint32_t>(v));
-    return bytes(std::move(s));
-  }
-  Params& int8(int64_t v) {
-    std::string s;
-    put_u64(s, static_cast<uint64_t>(v));
-    return bytes(std::move(s));
-  }
-  Params& array(const BinaryArray& a) { return bytes(a.bytes()); }
-
-  int size() const { return static_cast<int>(values_.size()); }
-  // Pointers into values_: valid until the next change of this object.
-  void pointers(std::vector<const char*>& v, std::vector<int>& len, std::vector<int>& fmt) const {
-    v.clear();
-    len.clear();
-    fmt.assign(values_.size(), 1);
-    for (const std::string& s : values_) {
-      v.push_back(s.data());
-      len.push_back(static_cast<int>(s.size()));
-    }
-  }
-
- private:
-  std::vector<std::string> values_;
-};
-
-/// Column `col` of row `row` of a binary result, checked.
-class Row {
- public:
-  Row(const PGresult* r, int row, const std::string& where) : r_(r), row_(row), where_(where) {}
-
-  std::span<const uint8_t> bytes(int col) const {
-    if (PQgetisnull(r_, row_, col)) fail(col, "is NULL");
-    return {reinterpret_cast<const uint8_t*>(PQgetvalue(r_, row_, col)),
-            static_cast<std::size_t>(PQgetlength(r_, row_, col))};
-  }
-  std::string text(int col) const {
-    const std::span<const uint8_t> b = bytes(col);
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-  }
-  int64_t int8(int col) const { return static_cast<int64_t>(fixed(col, 8)); }
-  int32_t int4(int col) const { return static_cast<int32_t>(fixed(col, 4)); }
-
- private:
-  uint64_t fixed(int col, int size) const {
-    const std::span<const uint8_t> b = bytes(col);
-    if (b.size() != static_cast<std::size_t>(size)) fail(col, "has an unexpected size");
-    return get_be(reinterpret_cast<const char*>(b.data()), size);
-  }
-  [[noreturn]] void fail(int col, const std::string& what) const {
-    throw Error(where_ + ": column " + PQfname(r_, col) + " " + what + ".");
-  }
-
-  const PGresult* r_;
-  int row_;
-  const std::string& where_;
-};
-
-struct Statement {
-  const char* name;
-  const char* sql;
-};
-
-/// One libpq connection. Every statement it runs is prepared once per connection and sent with
-/// binary parameters; results come back binary. Errors are PgError naming the server.
-class Connection {
- public:
-  Connection(const std::string& conninfo, const std::string& application_name,
-             const std::string& where)
-      : where_(where) {
-    // Defaults first: the connection string given as dbname overrides any of them.
-    const char* keys[] = {"connect_timeout",
-                          "fallback_application_name",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "dbname",
-                          nullptr};
-    const char* values[] = {"5", application_name.c_str(), "15",   "5",
-                            "3", conninfo.c_str(),         nullptr};
-    conn_.reset(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
-      throw PgError(where_ + ": cannot connect: " +
-                        (conn_ ? trim(PQerrorMessage(conn_.get())) : "out of memory") + ".",
-                    "08001", true);
-    }
-    // An acknowledgement must mean durable: never let a server default of "off" through.
-    if (setting("synchronous_commit") == "off") exec("SET synchronous_commit = on");
-  }
-
-  bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
-  PGconn* get() const { return conn_.get(); }
-  const std::string& where() const { return where_; }
-
-  /// A statement without parameters (BEGIN, COMMIT, DDL); its result.
-  Result exec(const std::string& sql) {
-    Result r(PQexec(conn_.get(), sql.c_str()));
-    check(r.get(), "\"" + sql.substr(0, 60) + "\"");
-    return r;
-  }
-
-  Result exec(const Statement& st, const Params& params) {
-    prepare(st);
-    std::vector<const char*> values;
-    std::vector<int> lengths, formats;
-    params.pointers(values, lengths, formats);
-    Result r(PQexecPrepared(conn_.get(), st.name, params.size(), values.data(), lengths.data(),
-                            formats.data(), /*resultFormat=*/1));
-    check(r.get(), st.name);
-    return r;
-  }
-
-  /// Runs `st` and calls `row` for each result row as it arrives (single-row mode), so a large
-  /// result is never held whole. Throws PgError on failure; an exception from `row` leaves the
-  /// connection mid-result: discard it.
-  template <typename OnRow>
-  void stream(const Statement& st, const Params& params, OnRow&& row) {
-    prepare(st);
-    std::vector<const char*> values;
-    std::vector<int> lengths, formats;
-    params.pointers(values, lengths, formats);
-    if (!PQsendQueryPrepared(conn_.get(), st.name, params.size(), values.data(), lengths.data(),
-                             formats.data(), 1)) {
-      fail(st.name, nullptr);
-    }
-    PQsetSingleRowMode(conn_.get());
-    std::optional<PgError> error;
-    while (PGresult* raw = PQgetResult(conn_.get())) {
-      Result r(raw);
-      const ExecStatusType status = PQresultStatus(r.get());
-      if (status == PGRES_SINGLE_TUPLE) {
-        if (!error) row(r.get());
-      } else if (status != PGRES_TUPLES_OK && !error) {
-        try {
-          fail(st.name, r.get());
-        } catch (const PgError& e) {
-          error = e;  // drain the remaining results before throwing
-        }
-      }
-    }
-    if (error) throw *error;
-  }
-
-  [[noreturn]] void fail(const std::string& what, const PGresult* r) const {
-    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    const std::string message = r && PQresultErrorMessage(r)[0] != '\0'
-                                    ? PQresultErrorMessage(r)
-                                    : PQerrorMessage(conn_.get());
-    throw PgError(where_ + ": " + what + " failed: " + trim(message) + ".", state ? state : "",
-                  !ok());
-  }
-
- private:
-  std::string setting(const char* name) {
-    Result r(PQexecParams(conn_.get(), "SELECT current_setting($1)", 1, nullptr, &name, nullptr,
-                          nullptr, 0));
-    check(r.get(), std::string("reading ") + name);
-    return PQntuples(r.get()) == 1 ? PQgetvalue(r.get(), 0, 0) : "";
-  }
-
-  void check(const PGresult* r, const std::string& what) const {
-    const ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(what, r);
-  }
-
-  void prepare(const Statement& st) {
-    if (prepared_.count(st.name)) return;
-    Result r(PQprepare(conn_.get(), st.name, st.sql, 0, nullptr));
-    check(r.get(), std::string("preparing ") + st.name);
-    prepared_.insert(st.name);
-  }
-
-  std::string where_;
-  std::unique_ptr<PGconn, ConnDeleter> conn_;
-  std::set<std::string> prepared_;
-};
-
-/// BEGIN until commit(); leaving the scope without commit() rolls back (when still connected).
-class Transaction {
- public:
-  explicit Transaction(Connection& db) : db_(db) { db_.exec("BEGIN"); }
-  ~Transaction() {
-    if (!done_ && db_.ok()) PQclear(PQexec(db_.get(), "ROLLBACK"));
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    done_ = true;
-    db_.exec("COMMIT");
-  }
-
- private:
-  Connection& db_;
-  bool done_ = false;
-};
 
 // ---- statements ----
 
@@ -531,6 +123,7 @@ constexpr Statement kSelectTally = {
     "residue_select_tally",
     "SELECT block, reports, counts FROM residue.tally WHERE task = $1::text ORDER BY shard, block"};
 
+// kSelectTasks and kSelectBatches select their columns in the order stored_rows.h decodes.
 constexpr Statement kSelectTasks = {"residue_select_tasks", R"sql(
 SELECT t.name, t.params_json, t.params_hash, coalesce(sum(s.batches), 0)::bigint,
        coalesce(sum(s.reports), 0)::bigint, coalesce(max(s.last_batch), 0)::bigint, t.domain
@@ -563,7 +156,6 @@ class PostgresStore final : public Store {
   std::unique_ptr<Connection> connect() const {
     return std::make_unique<Connection>(options_.conninfo, application_name_, where_);
   }
-  void migrate(Connection& db) const;
   /// The write connection, (re)connecting when it is due. REQUIRES: write_mutex_ held.
   Connection& writer();
   void writer_lost(const std::string& why);
@@ -618,50 +210,8 @@ PostgresStore::PostgresStore(const PostgresStoreOptions& options)
     throw Error(where_ + ": reconnect waits must satisfy 0 < min <= max.");
   }
   std::unique_ptr<Connection> db = connect();
-  migrate(*db);
+  pg::migrate_schema(*db, options_.migrate);
   writer_ = std::move(db);
-}
-
-void PostgresStore::migrate(Connection& db) const {
-  Transaction tx(db);
-  db.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kSchemaLockKey) + ")");
-  Result exists = db.exec("SELECT to_regclass('residue.schema_migrations') IS NOT NULL");
-  const bool has_table = PQgetvalue(exists.get(), 0, 0)[0] == 't';
-  if (!has_table && !options_.migrate) {
-    throw Error(where_ + ": the database has no Residue schema; start residued with store = " +
-                "\"postgres\" on it first.");
-  }
-  int version = 0;
-  if (has_table) {
-    Result r = db.exec("SELECT coalesce(max(version), 0) FROM residue.schema_migrations");
-    version = std::atoi(PQgetvalue(r.get(), 0, 0));
-  }
-  if (version > kLatestVersion) {
-    throw Error(where_ + ": the schema has version " + std::to_string(version) +
-                ", newer than this program's " + std::to_string(kLatestVersion) +
-                "; use the newer Residue that migrated it.");
-  }
-  if (version < kLatestVersion && !options_.migrate) {
-    throw Error(where_ + ": the schema has version " + std::to_string(version) +
-                ", older than this program's " + std::to_string(kLatestVersion) +
-                "; start a residued of this version on it once to migrate it.");
-  }
-  if (version == kLatestVersion) return;  // nothing written: the transaction rolls back
-  db.exec("CREATE SCHEMA IF NOT EXISTS residue");
-  db.exec(
-      "CREATE TABLE IF NOT EXISTS residue.schema_migrations(version integer PRIMARY KEY, "
-      "description text NOT NULL, applied timestamptz NOT NULL DEFAULT now())");
-  for (const Migration& m : kMigrations) {
-    if (m.version <= version) continue;
-    db.exec(m.sql);
-    Params p;
-    p.int4(m.version).bytes(std::string(m.description));
-    db.exec(Statement{"residue_record_migration",
-                      "INSERT INTO residue.schema_migrations(version, description) "
-                      "VALUES ($1::integer, $2::text)"},
-            p);
-  }
-  tx.commit();
 }
 
 Connection& PostgresStore::writer() {
@@ -675,7 +225,7 @@ Connection& PostgresStore::writer() {
   }
   try {
     writer_ = connect();
-  } catch (const PgError& e) {
+  } catch (const DatabaseError& e) {
     backoff_ = backoff_.count() == 0 ? options_.reconnect_min
                                      : std::min(backoff_ * 2, options_.reconnect_max);
     next_attempt_ = now + backoff_;
@@ -757,7 +307,7 @@ std::vector<CommitOutcome> PostgresStore::commit(std::span<const PendingBatch> b
     bool commit_sent = false;
     try {
       return commit_once(db, batches, commit_sent);
-    } catch (const PgError& e) {
+    } catch (const DatabaseError& e) {
       ready_days_.clear();  // in case a partition went missing under us
       if (e.connection_lost() || !db.ok()) {
         writer_lost(e.what());
@@ -864,7 +414,7 @@ std::vector<CommitOutcome> PostgresStore::commit_once(Connection& db,
       blocks.add_int4(static_cast<int32_t>(j));
       block_reports.add_int8(static_cast<int64_t>(next.tally.reports(j)));
       packed.clear();
-      for (const uint64_t v : next.tally.counts(j)) put_u64(packed, v);
+      for (const uint64_t v : next.tally.counts(j)) append_be64(packed, v);
       counts.add_bytes({reinterpret_cast<const uint8_t*>(packed.data()), packed.size()});
     }
     db.exec(kWriteTally, Params()
@@ -894,7 +444,7 @@ PostgresStore::ShardState PostgresStore::locked_shard(Connection& db, const std:
     db.exec(kCreateShard, Params().bytes(std::string(task)).int4(shard));
     lock = db.exec(kLockShard, Params().bytes(std::string(task)).int4(shard));
   }
-  const int64_t version = Row(lock.get(), 0, where_).int8(0);
+  const int64_t version = Row(lock.get(), 0, where_).int64(0);
   if (const auto it = shards_.find(task); it != shards_.end() && it->second.version == version) {
     return it->second;
   }
@@ -931,7 +481,7 @@ auto PostgresStore::with_reader(Fn&& fn) const -> decltype(fn(std::declval<Conne
         idle_readers_.push_back(std::move(db));
         return result;
       }
-    } catch (const PgError& e) {
+    } catch (const DatabaseError& e) {
       // A pooled connection the server closed meanwhile (a restart): try a fresh one.
       if (pooled && attempt == 0 && (e.connection_lost() || !db->ok())) continue;
       throw;
@@ -940,7 +490,7 @@ auto PostgresStore::with_reader(Fn&& fn) const -> decltype(fn(std::declval<Conne
 }
 
 void PostgresStore::add_row(const std::string& task, const Row& row, Tally& into) const {
-  const int32_t block = row.int4(0);
+  const int32_t block = row.int32(0);
   const std::span<const uint8_t> counts = row.bytes(2);
   if (block < 0 || static_cast<uint32_t>(block) >= into.block_count() ||
       counts.size() != 8 * std::size_t{into.universe(static_cast<uint32_t>(block))}) {
@@ -949,9 +499,9 @@ void PostgresStore::add_row(const std::string& task, const Row& row, Tally& into
                 " bytes of counts, which does not fit its shape.");
   }
   const auto j = static_cast<uint32_t>(block);
-  into.add_reports(j, static_cast<uint64_t>(row.int8(1)));
+  into.add_reports(j, static_cast<uint64_t>(row.int64(1)));
   for (std::size_t p = 0; p < counts.size() / 8; ++p) {
-    const uint64_t c = get_be(reinterpret_cast<const char*>(counts.data()) + 8 * p, 8);
+    const uint64_t c = read_be(counts.data() + 8 * p, 8);
     if (c != 0) into.add_counts(j, static_cast<uint32_t>(p), c);
   }
 }
@@ -970,20 +520,8 @@ std::vector<TaskRecord> PostgresStore::tasks() const {
   return with_reader([&](Connection& db) {
     Result r = db.exec(kSelectTasks, Params());
     std::vector<TaskRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      const Row row(r.get(), i, where_);
-      TaskRecord record{.name = row.text(0), .params_json = row.text(1)};
-      const std::span<const uint8_t> hash = row.bytes(2);
-      if (hash.size() != record.params_hash.size()) {
-        throw Error(where_ + ": task \"" + record.name + "\" has a malformed parameter hash.");
-      }
-      std::copy(hash.begin(), hash.end(), record.params_hash.begin());
-      record.batches = static_cast<uint64_t>(row.int8(3));
-      record.reports = static_cast<uint64_t>(row.int8(4));
-      record.last_batch = row.int8(5);
-      record.domain_id = row.text(6);
-      out.push_back(std::move(record));
-    }
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back(read_task_record(Row(r.get(), i, where_), where_));
     return out;
   });
 }
@@ -996,18 +534,11 @@ void PostgresStore::for_each_batch(const std::string& task,
     bool delivered = false;
     try {
       db.stream(kSelectBatches, Params().bytes(std::string(task)), [&](const PGresult* r) {
-        const Row row(r, 0, where_);
-        const std::span<const uint8_t> id = row.bytes(0);
-        if (id.size() != batch.id.size()) throw Error(where_ + ": a stored batch id is malformed.");
-        std::copy(id.begin(), id.end(), batch.id.begin());
-        batch.sequence = static_cast<uint64_t>(row.int8(1));
-        batch.received = row.int8(2);
-        const std::span<const uint8_t> body = row.bytes(3);
-        batch.raw.assign(body.begin(), body.end());
+        read_stored_batch(Row(r, 0, where_), where_, batch);
         delivered = true;
         fn(batch);
       });
-    } catch (const PgError& e) {
+    } catch (const DatabaseError& e) {
       // Once `fn` has seen rows, a retry would show it them again: fail instead.
       if (delivered) throw Error(e.what());
       throw;
@@ -1021,15 +552,11 @@ std::unique_ptr<Store> open_postgres_store(const PostgresStoreOptions& options) 
   return std::make_unique<PostgresStore>(options);
 }
 
-int postgres_schema_version() {
-  return kLatestVersion;
-}
-
 std::string describe_conninfo(const std::string& conninfo) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options == nullptr) {
-    std::string why = error ? trim(error) : "out of memory";
+    std::string why = error ? pg::trim_message(error) : "out of memory";
     PQfreemem(error);
     return "unparsable connection string: " + why;
   }

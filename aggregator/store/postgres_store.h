@@ -3,8 +3,8 @@
 // primary key, written in the same transaction as the raw batch and the tally update, makes a
 // batch count once whichever daemon took it, also when a client retries it against another.
 // The schema (`residue`) is created and migrated by the first program that connects; one newer
-// than this program's is refused. docs/deployment.md is the operator's guide; the schema and
-// the commit path are described at the top of postgres_store.cpp.
+// than this program's is refused. docs/deployment.md is the operator's guide; the schema is
+// described in postgres_schema.h, the commit path at the top of postgres_store.cpp.
 //
 //   std::unique_ptr<Store> store =
 //       open_postgres_store({.conninfo = "host=db1 dbname=residue user=residued", .shard = 2});

@@ -41,6 +41,7 @@
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/wire/tally_codec.h"
+#include "stored_rows.h"
 
 namespace residue {
 namespace {
@@ -175,7 +176,7 @@ class Query {
     return false;
   }
 
-  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
     return text ? std::string(reinterpret_cast<const char*>(text),
@@ -183,7 +184,7 @@ class Query {
                 : std::string();
   }
   /// Valid until the next step.
-  std::span<const uint8_t> blob(int column) const {
+  std::span<const uint8_t> bytes(int column) const {
     const void* data = sqlite3_column_blob(stmt_, column);
     return {static_cast<const uint8_t*>(data),
             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
@@ -278,6 +279,7 @@ class SqliteStore final : public Store {
 
  private:
   struct Reader {
+    // tasks and batches select their columns in the order stored_rows.h decodes.
     explicit Reader(const std::filesystem::path& file)
         : db(file, Connection::Mode::kRead),
           tasks(db.prepare("SELECT name, params_json, params_hash, batches, reports, last_batch, "
@@ -369,7 +371,7 @@ void SqliteStore::create_or_check_schema() {
   {
     Stmt select = db_.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     Query version(db_, select);
-    if (version.step()) stored = version.integer(0);
+    if (version.step()) stored = version.int64(0);
   }
   if (!stored) {
     db_.exec(kSchema);
@@ -399,7 +401,7 @@ std::map<std::string, Tally> SqliteStore::load_tallies() {
   Query rows(db_, select_tallies_);
   while (rows.step()) {
     const std::string name = rows.text(0);
-    ParseResult<Tally> tally = decode_tally(rows.blob(1));
+    ParseResult<Tally> tally = decode_tally(rows.bytes(1));
     if (!tally.ok()) {
       throw Error("sqlite store: " + db_.path() + ": the stored tally of task \"" + name +
                   "\" is corrupt: " + tally.error().message + " (byte " +
@@ -413,7 +415,7 @@ std::map<std::string, Tally> SqliteStore::load_tallies() {
 int64_t SqliteStore::data_version() {
   Query q(db_, data_version_query_);
   q.step();
-  return q.integer(0);
+  return q.int64(0);
 }
 
 void SqliteStore::refresh_if_changed() {
@@ -439,7 +441,7 @@ void SqliteStore::register_task(const std::string& name, const std::string& para
   {
     Query select(db_, select_task_hash_);
     if (select.bind_text(1, name).step()) {
-      check_same_task(where, name, select.blob(0), select.text(1), params_hash, domain_id);
+      check_same_task(where, name, select.bytes(0), select.text(1), params_hash, domain_id);
       std::lock_guard lock(tallies_mutex_);
       const Tally& stored_tally = tallies_.at(name);
       if (!same_shape(stored_tally, empty)) {
@@ -543,21 +545,8 @@ std::vector<TaskRecord> SqliteStore::tasks() const {
   ReaderLease reader(*this);
   std::vector<TaskRecord> out;
   Query rows(reader->db, reader->tasks);
-  while (rows.step()) {
-    TaskRecord record{.name = rows.text(0), .params_json = rows.text(1)};
-    const std::span<const uint8_t> hash = rows.blob(2);
-    if (hash.size() != record.params_hash.size()) {
-      throw Error("sqlite store: " + file_.string() + ": task \"" + record.name +
-                  "\" has a parameter hash of " + std::to_string(hash.size()) + " bytes, not " +
-                  std::to_string(record.params_hash.size()) + ".");
-    }
-    std::copy(hash.begin(), hash.end(), record.params_hash.begin());
-    record.batches = static_cast<uint64_t>(rows.integer(3));
-    record.reports = static_cast<uint64_t>(rows.integer(4));
-    record.last_batch = rows.integer(5);
-    record.domain_id = rows.text(6);
-    out.push_back(std::move(record));
-  }
+  const std::string where = "sqlite store: " + file_.string();
+  while (rows.step()) out.push_back(read_task_record(rows, where));
   return out;
 }
 
@@ -573,18 +562,9 @@ void SqliteStore::for_each_batch(const std::string& task,
   // One statement, one read snapshot: rows stream in commit order, none held past its turn.
   Query rows(reader->db, reader->batches);
   rows.bind_text(1, task);
+  const std::string where = "sqlite store: " + file_.string();
   while (rows.step()) {
-    const std::span<const uint8_t> id = rows.blob(0);
-    if (id.size() != batch.id.size()) {
-      throw Error("sqlite store: " + file_.string() + ": batch " + std::to_string(rows.integer(1)) +
-                  " of task \"" + task + "\" has an id of " + std::to_string(id.size()) +
-                  " bytes, not " + std::to_string(batch.id.size()) + ".");
-    }
-    std::copy(id.begin(), id.end(), batch.id.begin());
-    batch.sequence = static_cast<uint64_t>(rows.integer(1));
-    batch.received = rows.integer(2);
-    const std::span<const uint8_t> body = rows.blob(3);
-    batch.raw.assign(body.begin(), body.end());
+    read_stored_batch(rows, where, batch);
     fn(batch);
   }
 }

@@ -50,6 +50,7 @@
 #include "residue/protocols/params.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/rng.h"
+#include "residue/random/seeded_rng.h"
 #include "residue/wire/batch.h"
 #include "residue/wire/report_codec.h"
 #include "sqlite_store.h"
@@ -551,6 +552,32 @@ class TaskClient {
   ReportCodec codec_;
   ParamsHash hash_;
 };
+
+/// A RunningDaemon with a client of its task "words" and the seeded rng that the test draws
+/// its batches from: how most upload tests begin.
+///
+///   WordsDaemon d(1);
+///   post_batch(*d.http, "words", d.words.batch(200, d.rng));
+struct WordsDaemon : RunningDaemon {
+  explicit WordsDaemon(uint64_t seed, DaemonSpec spec = {})
+      : RunningDaemon(std::move(spec)), words(*http, "words"), rng(seed) {}
+
+  const TaskClient words;
+  SeededRng rng;  ///< tests only: reproducible, hence not private
+};
+
+/// `count` batches of `reports` reports each for the daemon's task "words", drawn from
+/// SeededRng(seed).
+inline std::vector<std::vector<uint8_t>> words_batches(const DaemonProcess& daemon,
+                                                       std::size_t count, uint32_t reports,
+                                                       uint64_t seed) {
+  auto http = daemon.client();
+  const TaskClient words(*http, "words");
+  SeededRng rng(seed);
+  std::vector<std::vector<uint8_t>> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(words.batch(reports, rng));
+  return out;
+}
 
 /// The batch id of encoded batch bytes (bytes 8..23 of the header).
 inline BatchId batch_id(std::span<const uint8_t> batch) {

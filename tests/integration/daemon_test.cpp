@@ -5,10 +5,10 @@
 // where it applies, the same bytes accepted afterwards as new (so not in the batch-id ledger).
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -75,16 +75,13 @@ DaemonSpec two_tasks() {
 
 TEST_CASE("the daemon answers healthz without a token and describes its tasks to a client",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir, two_tasks());
-  daemon.start();
+  RunningDaemon d(two_tasks());
 
-  const JsonReply health = get_json(*daemon.client(""), "/healthz");
+  const JsonReply health = get_json(*d.daemon.client(""), "/healthz");
   REQUIRE(health.status == 200);
   CHECK(health.body.at("status") == "ok");
 
-  auto http = daemon.client();
-  const JsonReply list = get_json(*http, "/v1/tasks");
+  const JsonReply list = get_json(*d.http, "/v1/tasks");
   REQUIRE(list.status == 200);
   REQUIRE(list.body.at("tasks").size() == 2);
   std::set<std::string> names;
@@ -92,7 +89,7 @@ TEST_CASE("the daemon answers healthz without a token and describes its tasks to
     names.insert(t.at("name").get<std::string>());
   CHECK(names == std::set<std::string>{"words", "other"});
 
-  const JsonReply words = get_json(*http, "/v1/tasks/words");
+  const JsonReply words = get_json(*d.http, "/v1/tasks/words");
   REQUIRE(words.status == 200);
   CHECK(words.body.at("name") == "words");
   CHECK(words.body.at("batch_format_version") == kBatchFormatVersion);
@@ -107,53 +104,43 @@ TEST_CASE("the daemon answers healthz without a token and describes its tasks to
   CHECK(params.at("subset_sizes").size() == params.at("moduli").size());
   // The hash a client computes from the published parameters is the one the daemon checks.
   CHECK(words.body.at("params_hash") == to_hex(params_hash(params_from_json(params))));
-  const JsonReply other = get_json(*http, "/v1/tasks/other");
+  const JsonReply other = get_json(*d.http, "/v1/tasks/other");
   REQUIRE(other.status == 200);
   CHECK(other.body.at("params").at("epsilon") == 1.0);
   CHECK(other.body.at("params_hash") != words.body.at("params_hash"));
 
-  CHECK(get_json(*daemon.client(""), "/v1/tasks").status == 401);
-  CHECK(get_json(*daemon.client("not-the-token"), "/v1/tasks/words").status == 401);
-  const JsonReply unknown = get_json(*http, "/v1/tasks/nope");
+  CHECK(get_json(*d.daemon.client(""), "/v1/tasks").status == 401);
+  CHECK(get_json(*d.daemon.client("not-the-token"), "/v1/tasks/words").status == 401);
+  const JsonReply unknown = get_json(*d.http, "/v1/tasks/nope");
   CHECK(unknown.status == 404);
   CHECK(unknown.body.at("error").is_string());
-  CHECK(get_json(*http, "/v1/tasks/nope/estimates").status == 404);
-  REQUIRE(daemon.stop() == 0);
+  CHECK(get_json(*d.http, "/v1/tasks/nope/estimates").status == 404);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("an accepted batch is counted once and the same bytes again are a duplicate",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(1);
-  const std::vector<uint8_t> batch = words.batch(250, rng);
+  WordsDaemon d(1);
+  const std::vector<uint8_t> batch = d.words.batch(250, d.rng);
 
-  require_counted(daemon, "words", 0, 0);
-  require_accepted(upload(*http, "words", batch), 250);
-  require_counted(daemon, "words", 1, 250);
-  require_duplicate(upload(*http, "words", batch));
-  require_counted(daemon, "words", 1, 250);
+  require_counted(d.daemon, "words", 0, 0);
+  require_accepted(upload(*d.http, "words", batch), 250);
+  require_counted(d.daemon, "words", 1, 250);
+  require_duplicate(upload(*d.http, "words", batch));
+  require_counted(d.daemon, "words", 1, 250);
 
-  const std::map<std::string, double> m = scrape_metrics(*http);
+  const std::map<std::string, double> m = scrape_metrics(*d.http);
   CHECK(m.at("residue_batches_total{result=\"accepted\"}") == 1);
   CHECK(m.at("residue_batches_total{result=\"duplicate\"}") == 1);
   CHECK(m.at("residue_reports_total{task=\"words\"}") == 250);
-  REQUIRE(daemon.stop() == 0);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("a truncated or corrupted batch gets 400 with an offset and nothing of it counts",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(2);
-  require_accepted(upload(*http, "words", words.batch(100, rng)), 100);
-  const std::vector<uint8_t> batch = words.batch(200, rng);
+  WordsDaemon d(2);
+  require_accepted(upload(*d.http, "words", d.words.batch(100, d.rng)), 100);
+  const std::vector<uint8_t> batch = d.words.batch(200, d.rng);
   REQUIRE(batch.size() > kBatchHeaderBytes + kBatchChecksumBytes + 8);
 
   std::vector<uint8_t> truncated(batch.begin(), batch.end() - 7);
@@ -161,157 +148,129 @@ TEST_CASE("a truncated or corrupted batch gets 400 with an offset and nothing of
   std::vector<uint8_t> flipped = batch;
   flipped[kBatchHeaderBytes + (batch.size() - kBatchHeaderBytes - kBatchChecksumBytes) / 2] ^= 0x5a;
   for (const std::vector<uint8_t>* bad : {&truncated, &short_header, &flipped}) {
-    const Upload u = upload(*http, "words", *bad);
+    const Upload u = upload(*d.http, "words", *bad);
     require_error(u, 400);
     REQUIRE(u.body.at("offset").is_number_unsigned());
     CHECK(u.body.at("offset").get<uint64_t>() <= bad->size());
-    require_counted(daemon, "words", 1, 100);
+    require_counted(d.daemon, "words", 1, 100);
   }
-  CHECK(batches_metric(daemon, "malformed") == 3);
+  CHECK(batches_metric(d.daemon, "malformed") == 3);
   // Not in the batch-id ledger either: the intact bytes are new.
-  require_accepted(upload(*http, "words", batch), 200);
-  require_counted(daemon, "words", 2, 300);
-  REQUIRE(daemon.stop() == 0);
+  require_accepted(upload(*d.http, "words", batch), 200);
+  require_counted(d.daemon, "words", 2, 300);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("uploads without a valid bearer token get 401 and are not counted", "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(3);
-  const std::vector<uint8_t> batch = words.batch(200, rng);
+  WordsDaemon d(3);
+  const std::vector<uint8_t> batch = d.words.batch(200, d.rng);
 
-  require_error(upload(*daemon.client(""), "words", batch), 401);
-  require_counted(daemon, "words", 0, 0);
-  require_error(upload(*daemon.client("wrong-token"), "words", batch), 401);
-  require_counted(daemon, "words", 0, 0);
-  CHECK(batches_metric(daemon, "unauthorized") == 2);
-  require_accepted(upload(*http, "words", batch), 200);
-  require_counted(daemon, "words", 1, 200);
-  REQUIRE(daemon.stop() == 0);
+  require_error(upload(*d.daemon.client(""), "words", batch), 401);
+  require_counted(d.daemon, "words", 0, 0);
+  require_error(upload(*d.daemon.client("wrong-token"), "words", batch), 401);
+  require_counted(d.daemon, "words", 0, 0);
+  CHECK(batches_metric(d.daemon, "unauthorized") == 2);
+  require_accepted(upload(*d.http, "words", batch), 200);
+  require_counted(d.daemon, "words", 1, 200);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("a batch for an unknown task gets 404 and one for other parameters gets 409",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir, two_tasks());
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  const TaskClient other(*http, "other");
-  REQUIRE(words.hash() != other.hash());
-  SeededRng rng(4);
-  const std::vector<uint8_t> for_words = words.batch(200, rng);
-  const std::vector<uint8_t> for_other = other.batch(150, rng);
+  WordsDaemon d(4, two_tasks());
+  const TaskClient other(*d.http, "other");
+  REQUIRE(d.words.hash() != other.hash());
+  const std::vector<uint8_t> for_words = d.words.batch(200, d.rng);
+  const std::vector<uint8_t> for_other = other.batch(150, d.rng);
 
-  require_error(upload(*http, "nope", for_words), 404);
-  require_counted(daemon, "words", 0, 0);
-  require_error(upload(*http, "words", for_other), 409);
-  require_counted(daemon, "words", 0, 0);
-  require_counted(daemon, "other", 0, 0);
-  CHECK(batches_metric(daemon, "unknown_task") == 1);
-  CHECK(batches_metric(daemon, "params_mismatch") == 1);
+  require_error(upload(*d.http, "nope", for_words), 404);
+  require_counted(d.daemon, "words", 0, 0);
+  require_error(upload(*d.http, "words", for_other), 409);
+  require_counted(d.daemon, "words", 0, 0);
+  require_counted(d.daemon, "other", 0, 0);
+  CHECK(batches_metric(d.daemon, "unknown_task") == 1);
+  CHECK(batches_metric(d.daemon, "params_mismatch") == 1);
 
-  require_accepted(upload(*http, "other", for_other), 150);
-  require_accepted(upload(*http, "words", for_words), 200);
-  require_counted(daemon, "words", 1, 200);
-  require_counted(daemon, "other", 1, 150);
-  REQUIRE(daemon.stop() == 0);
+  require_accepted(upload(*d.http, "other", for_other), 150);
+  require_accepted(upload(*d.http, "words", for_words), 200);
+  require_counted(d.daemon, "words", 1, 200);
+  require_counted(d.daemon, "other", 1, 150);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("a body over max_body_bytes or a batch over max_reports_per_batch gets 413",
           "[integration]") {
   constexpr uint64_t kMaxBody = 16384;
   constexpr uint32_t kMaxReports = 1000;
-  TempDir dir;
-  DaemonSpec spec;
-  spec.max_body_bytes = kMaxBody;
-  spec.max_reports_per_batch = kMaxReports;
-  DaemonProcess daemon(dir, spec);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  CHECK(words.info().at("max_reports_per_batch") == kMaxReports);
-  SeededRng rng(5);
-  require_accepted(upload(*http, "words", words.batch(kMaxReports, rng)), kMaxReports);
+  WordsDaemon d(5, {.max_body_bytes = kMaxBody, .max_reports_per_batch = kMaxReports});
+  CHECK(d.words.info().at("max_reports_per_batch") == kMaxReports);
+  require_accepted(upload(*d.http, "words", d.words.batch(kMaxReports, d.rng)), kMaxReports);
 
   // Over the report limit, yet under the body limit: refused for its count.
-  const std::vector<uint8_t> too_many = words.batch(kMaxReports + 1, rng);
+  const std::vector<uint8_t> too_many = d.words.batch(kMaxReports + 1, d.rng);
   REQUIRE(too_many.size() <= kMaxBody);
-  const Upload count = upload(*http, "words", too_many);
+  const Upload count = upload(*d.http, "words", too_many);
   require_error(count, 413);
-  require_counted(daemon, "words", 1, kMaxReports);
+  require_counted(d.daemon, "words", 1, kMaxReports);
 
   // Over the body limit: a valid batch with trailing bytes (httplib refuses it unread).
-  std::vector<uint8_t> too_big = words.batch(100, rng);
+  std::vector<uint8_t> too_big = d.words.batch(100, d.rng);
   too_big.resize(kMaxBody + 1, 0);
-  const Upload body = upload(*daemon.client(), "words", too_big);
+  const Upload body = upload(*d.daemon.client(), "words", too_big);
   CHECK(body.status == 413);
-  require_counted(daemon, "words", 1, kMaxReports);
-  CHECK(batches_metric(daemon, "too_large") == 2);
-  REQUIRE(daemon.stop() == 0);
+  require_counted(d.daemon, "words", 1, kMaxReports);
+  CHECK(batches_metric(d.daemon, "too_large") == 2);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("a token over its rate limit or its daily quota gets 429 with Retry-After",
           "[integration]") {
-  TempDir dir;
-  DaemonSpec spec;
-  spec.tokens = {TokenSpec{},
-                 TokenSpec{.name = "slow", .token = "slow-token", .reports_per_second = 1},
-                 TokenSpec{.name = "daily", .token = "daily-token", .daily_quota = 300}};
-  DaemonProcess daemon(dir, spec);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(6);
+  WordsDaemon d(
+      6, {.tokens = {TokenSpec{},
+                     TokenSpec{.name = "slow", .token = "slow-token", .reports_per_second = 1},
+                     TokenSpec{.name = "daily", .token = "daily-token", .daily_quota = 300}}});
 
   for (const std::string& token : {std::string("slow-token"), std::string("daily-token")}) {
     INFO(token);
-    auto limited = daemon.client(token);
+    auto limited = d.daemon.client(token);
     // The first batch is admitted (a full bucket, quota left); it uses up the allowance.
-    require_accepted(upload(*limited, "words", words.batch(200, rng)), 200);
-    const std::vector<uint8_t> refused = words.batch(200, rng);
+    require_accepted(upload(*limited, "words", d.words.batch(200, d.rng)), 200);
+    const std::vector<uint8_t> refused = d.words.batch(200, d.rng);
     const Upload u = upload(*limited, "words", refused);
     require_error(u, 429);
     REQUIRE(!u.retry_after.empty());
     const int seconds = std::stoi(u.retry_after);
     CHECK(seconds >= 1);
     CHECK(seconds <= 86400);
-    const auto before = read_store(daemon.data_dir(), "words");
-    require_counted(daemon, "words", before.batches, before.reports);
+    const auto before = read_store(d.daemon.data_dir(), "words");
+    require_counted(d.daemon, "words", before.batches, before.reports);
     // Another token's upload of the same bytes is new: the refused one left no trace.
-    require_accepted(upload(*http, "words", refused), 200);
+    require_accepted(upload(*d.http, "words", refused), 200);
   }
-  require_counted(daemon, "words", 4, 800);
-  CHECK(batches_metric(daemon, "rate_limited") == 2);
-  REQUIRE(daemon.stop() == 0);
+  require_counted(d.daemon, "words", 4, 800);
+  CHECK(batches_metric(d.daemon, "rate_limited") == 2);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("estimates give the documented fields, the top values and normsub post-processing",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
+  WordsDaemon d(7);
 
-  const JsonReply empty = get_json(*http, "/v1/tasks/words/estimates");
+  const JsonReply empty = get_json(*d.http, "/v1/tasks/words/estimates");
   REQUIRE(empty.status == 200);
   CHECK(empty.body.at("reports") == 0);
   CHECK(empty.body.at("batches") == 0);
   CHECK(empty.body.at("last_batch").is_null());
   CHECK(empty.body.at("top").empty());
 
-  SeededRng rng(7);
-  for (int i = 0; i < 4; ++i) require_accepted(upload(*http, "words", words.batch(500, rng)), 500);
+  for (int i = 0; i < 4; ++i)
+    require_accepted(upload(*d.http, "words", d.words.batch(500, d.rng)), 500);
 
-  const JsonReply e = get_json(*http, "/v1/tasks/words/estimates?top=5");
+  const JsonReply e = get_json(*d.http, "/v1/tasks/words/estimates?top=5");
   REQUIRE(e.status == 200);
   INFO(e.body.dump());
   CHECK(e.body.at("task") == "words");
-  CHECK(e.body.at("protocol") == words.info().at("params").at("id"));
+  CHECK(e.body.at("protocol") == d.words.info().at("params").at("id"));
   CHECK(e.body.at("k") == 64);
   CHECK(e.body.at("reports") == 2000);
   CHECK(e.body.at("batches") == 4);
@@ -333,7 +292,7 @@ TEST_CASE("estimates give the documented fields, the top values and normsub post
     if (i > 0) CHECK(f <= top[i - 1].at("frequency").get<double>());
   }
 
-  const JsonReply n = get_json(*http, "/v1/tasks/words/estimates?top=64&postprocess=normsub");
+  const JsonReply n = get_json(*d.http, "/v1/tasks/words/estimates?top=64&postprocess=normsub");
   REQUIRE(n.status == 200);
   CHECK(n.body.at("postprocess") == "normsub");
   REQUIRE(n.body.at("top").size() == 64);
@@ -344,32 +303,27 @@ TEST_CASE("estimates give the documented fields, the top values and normsub post
   }
   CHECK(sum == Approx(1.0).margin(1e-9));
 
-  CHECK(get_json(*http, "/v1/tasks/words/estimates?postprocess=bogus").status == 400);
-  CHECK(get_json(*http, "/v1/tasks/words/estimates?top=many").status == 400);
-  CHECK(get_json(*daemon.client(""), "/v1/tasks/words/estimates").status == 401);
-  REQUIRE(daemon.stop() == 0);
+  CHECK(get_json(*d.http, "/v1/tasks/words/estimates?postprocess=bogus").status == 400);
+  CHECK(get_json(*d.http, "/v1/tasks/words/estimates?top=many").status == 400);
+  CHECK(get_json(*d.daemon.client(""), "/v1/tasks/words/estimates").status == 401);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("metrics are Prometheus text with batch results, report counts and histograms",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(8);
-  const std::vector<uint8_t> batch = words.batch(300, rng);
-  require_accepted(upload(*http, "words", batch), 300);
-  require_accepted(upload(*http, "words", words.batch(200, rng)), 200);
-  require_duplicate(upload(*http, "words", batch));
-  require_error(upload(*http, "nope", batch), 404);
+  WordsDaemon d(8);
+  const std::vector<uint8_t> batch = d.words.batch(300, d.rng);
+  require_accepted(upload(*d.http, "words", batch), 300);
+  require_accepted(upload(*d.http, "words", d.words.batch(200, d.rng)), 200);
+  require_duplicate(upload(*d.http, "words", batch));
+  require_error(upload(*d.http, "nope", batch), 404);
 
-  const httplib::Result r = daemon.client()->Get("/metrics");  // a read token
+  const httplib::Result r = d.daemon.client()->Get("/metrics");  // a read token
   REQUIRE(r);
   REQUIRE(r->status == 200);
   CHECK(r->get_header_value("Content-Type").rfind("text/plain", 0) == 0);
   CHECK(r->body.find("# TYPE residue_batches_total counter") != std::string::npos);
-  const std::map<std::string, double> m = scrape_metrics(*http);
+  const std::map<std::string, double> m = scrape_metrics(*d.http);
   for (const char* result : {"accepted", "duplicate", "malformed", "unauthorized", "unknown_task",
                              "params_mismatch", "too_large", "rate_limited", "store_error"}) {
     INFO(result);
@@ -384,60 +338,50 @@ TEST_CASE("metrics are Prometheus text with batch results, report counts and his
   CHECK(m.at("residue_store_commit_duration_seconds_count") >= 1);
   CHECK(m.at("residue_commit_group_batches_count") >= 1);
   CHECK(m.count("residue_commit_queue_depth") == 1);
-  REQUIRE(daemon.stop() == 0);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("a retried batch is counted once, also by a daemon restarted after a stop or a kill",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  SeededRng rng(9);
-  std::vector<std::vector<uint8_t>> batches;
-  {
-    auto http = daemon.client();
-    const TaskClient words(*http, "words");
-    for (int i = 0; i < 3; ++i) batches.push_back(words.batch(300, rng));
-    require_accepted(upload(*http, "words", batches[0]), 300);
-    require_duplicate(upload(*http, "words", batches[0]));
-  }
-  REQUIRE(daemon.stop() == 0);
+  RunningDaemon d;
+  const std::vector<std::vector<uint8_t>> batches = words_batches(d.daemon, 3, 300, 9);
+  require_accepted(upload(*d.http, "words", batches[0]), 300);
+  require_duplicate(upload(*d.http, "words", batches[0]));
+  REQUIRE(d.daemon.stop() == 0);
 
-  daemon.start();
+  d.daemon.start();  // on a new port: each life gets clients of its own
   {
-    auto http = daemon.client();
+    auto http = d.daemon.client();
     require_duplicate(upload(*http, "words", batches[0]));
     require_accepted(upload(*http, "words", batches[1]), 300);
   }
-  REQUIRE(daemon.kill() == 128 + SIGKILL);
+  REQUIRE(d.daemon.kill() == 128 + SIGKILL);
 
-  daemon.start();
-  auto http = daemon.client();
+  d.daemon.start();
+  auto http = d.daemon.client();
   require_duplicate(upload(*http, "words", batches[0]));
   require_duplicate(upload(*http, "words", batches[1]));
   require_accepted(upload(*http, "words", batches[2]), 300);
   require_duplicate(upload(*http, "words", batches[2]));
-  require_counted(daemon, "words", 3, 900);
-  REQUIRE(daemon.stop() == 0);
+  require_counted(d.daemon, "words", 3, 900);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 TEST_CASE("residue loadgen uploads through the daemon and every report it sent is counted",
           "[integration]") {
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  const CommandResult run =
-      run_command({RESIDUE_CLI_PATH, "loadgen", "--url", daemon.url(), "--token", kToken, "--task",
-                   "words", "--reports", "20000", "--batch", "500", "--concurrency", "2", "--json"},
-                  dir.path());
+  RunningDaemon d;
+  const CommandResult run = run_command(
+      {RESIDUE_CLI_PATH, "loadgen", "--url", d.daemon.url(), "--token", kToken, "--task", "words",
+       "--reports", "20000", "--batch", "500", "--concurrency", "2", "--json"},
+      d.dir.path());
   INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
   const nlohmann::json out = nlohmann::json::parse(run.out);
   CHECK(out.at("accepted_reports") == 20000);
   CHECK(out.at("batches") == 40);
   CHECK(out.at("duplicate_batches") == 0);
-  require_counted(daemon, "words", 40, 20000);
-  REQUIRE(daemon.stop() == 0);
+  require_counted(d.daemon, "words", 40, 20000);
+  REQUIRE(d.daemon.stop() == 0);
 }
 
 struct Outcome {
@@ -484,40 +428,69 @@ std::vector<Outcome> upload_in_parallel(const DaemonProcess& daemon,
   return outcomes;
 }
 
+// A daemon and `count` batches of `reports` reports for its task "words", uploaded once each by
+// `threads` clients at once; the client that sees the `signal_after`th acknowledgement sends
+// `signal` to the daemon, so the others are mid-request, and the daemon is reaped. Every
+// upload must get either no answer or a 200 for a new batch.
+struct InterruptedUpload {
+  struct Plan {
+    std::size_t count;
+    uint32_t reports;
+    uint64_t seed;
+    int threads;
+    int signal_after;
+    int signal;
+  };
+
+  explicit InterruptedUpload(const Plan& plan)
+      : batches(words_batches(d.daemon, plan.count, plan.reports, plan.seed)) {
+    std::atomic<bool> sent{false};
+    outcomes = upload_in_parallel(d.daemon, batches, std::vector<bool>(plan.count, true),
+                                  plan.threads, 1, [&](int acknowledged) {
+                                    if (acknowledged >= plan.signal_after && !sent.exchange(true))
+                                      d.daemon.signal(plan.signal);
+                                  });
+    REQUIRE(sent);
+    exit_code = d.daemon.wait_for_exit();
+  }
+
+  // The ids answered 200, checking that every other upload got no answer.
+  std::set<BatchId> acknowledged() const {
+    std::set<BatchId> out;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      INFO("batch " << i << " status " << outcomes[i].status);
+      REQUIRE((outcomes[i].status == 0 || (outcomes[i].status == 200 && !outcomes[i].duplicate)));
+      if (outcomes[i].status == 200) out.insert(batch_id(batches[i]));
+    }
+    return out;
+  }
+
+  RunningDaemon d;
+  const std::vector<std::vector<uint8_t>> batches;
+  std::vector<Outcome> outcomes;
+  int exit_code = -1;  ///< the daemon's, after the signal
+};
+
 TEST_CASE("batches acknowledged before a kill -9 are counted exactly once after a restart",
           "[integration]") {
   constexpr std::size_t kBatches = 300;
   constexpr uint32_t kReports = 200;
   constexpr int kThreads = 4;
   constexpr int kKillAfter = 60;
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  std::vector<std::vector<uint8_t>> batches;
-  {
-    auto http = daemon.client();
-    const TaskClient words(*http, "words");
-    SeededRng rng(10);
-    for (std::size_t i = 0; i < kBatches; ++i) batches.push_back(words.batch(kReports, rng));
-  }
-
-  // Phase 1: every batch once; the client that sees the 60th acknowledgement kills the daemon,
-  // so the others are mid-request. The rest of the batches find no daemon.
-  std::atomic<bool> killed{false};
-  const std::vector<Outcome> first = upload_in_parallel(
-      daemon, batches, std::vector<bool>(kBatches, true), kThreads, 1, [&](int acknowledged) {
-        if (acknowledged >= kKillAfter && !killed.exchange(true)) daemon.signal(SIGKILL);
-      });
-  REQUIRE(killed);
-  REQUIRE(daemon.wait_for_exit() == 128 + SIGKILL);
-  std::set<BatchId> acknowledged;
-  std::size_t unanswered = 0;
-  for (std::size_t i = 0; i < kBatches; ++i) {
-    INFO("batch " << i << " status " << first[i].status);
-    REQUIRE((first[i].status == 0 || (first[i].status == 200 && !first[i].duplicate)));
-    if (first[i].status == 200) acknowledged.insert(batch_id(batches[i]));
-    unanswered += first[i].status == 0;
-  }
+  // Phase 1: every batch once; the client that sees the 60th acknowledgement kills the daemon.
+  // The rest of the batches find no daemon.
+  InterruptedUpload run({.count = kBatches,
+                         .reports = kReports,
+                         .seed = 10,
+                         .threads = kThreads,
+                         .signal_after = kKillAfter,
+                         .signal = SIGKILL});
+  const std::vector<Outcome>& first = run.outcomes;
+  DaemonProcess& daemon = run.d.daemon;
+  REQUIRE(run.exit_code == 128 + SIGKILL);
+  const std::set<BatchId> acknowledged = run.acknowledged();
+  const auto unanswered =
+      std::count_if(first.begin(), first.end(), [](const Outcome& o) { return o.status == 0; });
   REQUIRE(acknowledged.size() >= static_cast<std::size_t>(kKillAfter));
   REQUIRE(unanswered > 0);
   // Everything acknowledged is already on disk, even before a restart.
@@ -533,7 +506,7 @@ TEST_CASE("batches acknowledged before a kill -9 are counted exactly once after 
   std::vector<bool> resend(kBatches);
   for (std::size_t i = 0; i < kBatches; ++i) resend[i] = first[i].status != 200 || i % 3 == 0;
   const std::vector<Outcome> second =
-      upload_in_parallel(daemon, batches, resend, kThreads, 5, [](int) {});
+      upload_in_parallel(daemon, run.batches, resend, kThreads, 5, [](int) {});
   for (std::size_t i = 0; i < kBatches; ++i) {
     if (!resend[i]) continue;
     INFO("batch " << i << " first status " << first[i].status);
@@ -545,15 +518,15 @@ TEST_CASE("batches acknowledged before a kill -9 are counted exactly once after 
   CHECK(s.batches == kBatches);
   CHECK(s.reports == kBatches * kReports);
   std::set<BatchId> all;
-  for (const auto& b : batches) all.insert(batch_id(b));
+  for (const auto& b : run.batches) all.insert(batch_id(b));
   CHECK(std::set<BatchId>(s.ids.begin(), s.ids.end()) == all);
   CHECK(s.ids.size() == kBatches);
   for (const std::string& problem : s.problems) FAIL_CHECK(problem);
   require_counted(daemon, "words", kBatches, kBatches * kReports);
   REQUIRE(daemon.stop() == 0);
 
-  const CommandResult verify =
-      run_command({RESIDUE_CLI_PATH, "verify", "--data", daemon.data_dir().string()}, dir.path());
+  const CommandResult verify = run_command(
+      {RESIDUE_CLI_PATH, "verify", "--data", daemon.data_dir().string()}, run.d.dir.path());
   INFO(verify.out << verify.err);
   CHECK(verify.exit_code == 0);
   CHECK(verify.out.find("tally matches the raw batches") != std::string::npos);
@@ -564,34 +537,20 @@ TEST_CASE("on SIGTERM the daemon finishes the uploads in flight, stores them and
   constexpr std::size_t kBatches = 400;
   constexpr uint32_t kReports = 200;
   constexpr int kStopAfter = 40;
-  TempDir dir;
-  DaemonProcess daemon(dir);
-  daemon.start();
-  std::vector<std::vector<uint8_t>> batches;
-  {
-    auto http = daemon.client();
-    const TaskClient words(*http, "words");
-    SeededRng rng(11);
-    for (std::size_t i = 0; i < kBatches; ++i) batches.push_back(words.batch(kReports, rng));
-  }
-  std::atomic<bool> stopped{false};
-  const std::vector<Outcome> outcomes = upload_in_parallel(
-      daemon, batches, std::vector<bool>(kBatches, true), 4, 1, [&](int acknowledged) {
-        if (acknowledged >= kStopAfter && !stopped.exchange(true)) daemon.signal(SIGTERM);
-      });
-  REQUIRE(stopped);
-  REQUIRE(daemon.wait_for_exit() == 0);
+  const InterruptedUpload run({.count = kBatches,
+                               .reports = kReports,
+                               .seed = 11,
+                               .threads = 4,
+                               .signal_after = kStopAfter,
+                               .signal = SIGTERM});
+  REQUIRE(run.exit_code == 0);
 
-  std::set<BatchId> acknowledged, sent;
-  for (std::size_t i = 0; i < kBatches; ++i) {
-    INFO("batch " << i);
-    REQUIRE((outcomes[i].status == 0 || (outcomes[i].status == 200 && !outcomes[i].duplicate)));
-    if (outcomes[i].status == 200) acknowledged.insert(batch_id(batches[i]));
-    sent.insert(batch_id(batches[i]));
-  }
+  const std::set<BatchId> acknowledged = run.acknowledged();
+  std::set<BatchId> sent;
+  for (const auto& b : run.batches) sent.insert(batch_id(b));
   CHECK(acknowledged.size() >= static_cast<std::size_t>(kStopAfter));
   CHECK(acknowledged.size() < kBatches);  // the stop came mid-run
-  const StoreSnapshot s = read_store(daemon.data_dir(), "words");
+  const StoreSnapshot s = read_store(run.d.daemon.data_dir(), "words");
   const std::set<BatchId> stored(s.ids.begin(), s.ids.end());
   CHECK(stored.size() == s.ids.size());
   CHECK(s.batches == s.ids.size());

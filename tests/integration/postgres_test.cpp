@@ -332,23 +332,54 @@ FleetRun upload_across(const Fleet& fleet, const std::vector<std::vector<uint8_t
   return run;
 }
 
-/// Runs upload_across on a thread of its own while `chaos` runs on this one. The chaos must run
-/// here: a child started by a thread gets its PR_SET_PDEATHSIG when that *thread* ends, so
-/// servers (re)started by a short-lived thread would die with it.
+/// Waits (at most 30 s) until `acknowledged` reaches `n`.
+void wait_for(const std::atomic<int>& acknowledged, int n) {
+  const auto deadline = Clock::now() + 30s;
+  while (acknowledged < n && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
+}
+
+/// A PostgreSQL server of the test's own, a Fleet on it, and the batches of "words" that the
+/// test uploads to the fleet while something goes wrong (upload_during).
+struct FleetUnderLoad {
+  struct Plan {
+    int daemons;
+    std::size_t count;  ///< batches
+    uint32_t reports;   ///< per batch
+    uint64_t seed;
+  };
+
+  explicit FleetUnderLoad(const Plan& planned)
+      : plan(planned),
+        fleet(pg, planned.daemons),
+        batches(words_batches(fleet.daemon(0), planned.count, planned.reports, planned.seed)) {}
+
+  const Plan plan;
+  PostgresServer pg;
+  Fleet fleet;
+  const std::vector<std::vector<uint8_t>> batches;
+};
+
+/// Runs upload_across on a thread of its own; once `chaos_after` batches are acknowledged,
+/// chaos(the count acknowledged so far) runs on this one. The chaos must run here: a child
+/// started by a thread gets its PR_SET_PDEATHSIG when that *thread* ends, so servers
+/// (re)started by a short-lived thread would die with it.
 template <typename Chaos>
-FleetRun upload_during(const Fleet& fleet, const std::vector<std::vector<uint8_t>>& batches,
-                       int threads, double resend, std::atomic<int>& acknowledged, Chaos chaos) {
+FleetRun upload_during(const FleetUnderLoad& load, int threads, double resend, int chaos_after,
+                       Chaos chaos) {
+  std::atomic<int> acknowledged{0};
   FleetRun run;
   std::exception_ptr error;
   std::thread uploads([&] {
     try {
-      run = upload_across(fleet, batches, threads, resend, [&](int n) { acknowledged = n; });
+      run = upload_across(load.fleet, load.batches, threads, resend,
+                          [&](int n) { acknowledged = n; });
     } catch (...) {
       error = std::current_exception();
     }
   });
   try {
-    chaos();
+    wait_for(acknowledged, chaos_after);
+    chaos(acknowledged);
   } catch (...) {
     uploads.join();
     throw;
@@ -357,22 +388,6 @@ FleetRun upload_during(const Fleet& fleet, const std::vector<std::vector<uint8_t
   if (error) std::rethrow_exception(error);
   CHECK(run.unexpected.empty());
   return run;
-}
-
-/// Waits (at most 30 s) until `acknowledged` reaches `n`.
-void wait_for(const std::atomic<int>& acknowledged, int n) {
-  const auto deadline = Clock::now() + 30s;
-  while (acknowledged < n && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
-}
-
-std::vector<std::vector<uint8_t>> words_batches(const DaemonProcess& daemon, std::size_t count,
-                                                uint32_t reports, uint64_t seed) {
-  auto http = daemon.client();
-  const TaskClient words(*http, "words");
-  SeededRng rng(seed);
-  std::vector<std::vector<uint8_t>> out;
-  for (std::size_t i = 0; i < count; ++i) out.push_back(words.batch(reports, rng));
-  return out;
 }
 
 // Every batch was acknowledged; the database holds exactly these ids, the tallies sum to their
@@ -410,25 +425,18 @@ void require_exactly(const PostgresServer& pg, Fleet& fleet,
 
 TEST_CASE("three daemons on postgres count each batch once through re-sends, retries and a kill -9",
           "[integration][postgres]") {
-  constexpr std::size_t kBatches = 300;
-  constexpr uint32_t kReports = 100;
-  constexpr int kKillAfter = 80;
-  PostgresServer pg;
-  Fleet fleet(pg, 3);
-  const std::vector<std::vector<uint8_t>> batches =
-      words_batches(fleet.daemon(0), kBatches, kReports, 83);
-
-  std::atomic<int> acknowledged{0};
+  FleetUnderLoad load({.daemons = 3, .count = 300, .reports = 100, .seed = 83});
   int killed = -1;
-  const FleetRun run = upload_during(fleet, batches, 6, 0.25, acknowledged, [&] {
-    wait_for(acknowledged, kKillAfter);
-    killed = fleet.kill_and_restart(1, 300ms);  // uploads to it meanwhile go to the others
-  });
+  auto kill_one = [&](const std::atomic<int>&) {
+    killed = load.fleet.kill_and_restart(1, 300ms);  // uploads to it meanwhile go to the others
+  };
+  const FleetRun run =
+      upload_during(load, /*threads=*/6, /*resend=*/0.25, /*chaos_after=*/80, kill_one);
   CHECK(killed == 128 + SIGKILL);
 
-  INFO(fleet.logs());
+  INFO(load.fleet.logs());
   std::size_t resent = 0;
-  for (std::size_t i = 0; i < kBatches; ++i) {
+  for (std::size_t i = 0; i < load.plan.count; ++i) {
     INFO("batch " << i);
     REQUIRE(run.acks[i].acknowledged);
     // A first 200 saying duplicate means an earlier attempt committed without its reply.
@@ -438,53 +446,48 @@ TEST_CASE("three daemons on postgres count each batch once through re-sends, ret
       CHECK(*run.acks[i].resend_duplicate);
     }
   }
-  CHECK(resent > kBatches / 8);  // about a quarter were re-sent to another daemon
-  CHECK(run.unavailable > 0);    // the killed daemon was missed
-  require_exactly(pg, fleet, batches, kReports);
+  CHECK(resent > load.plan.count / 8);  // about a quarter were re-sent to another daemon
+  CHECK(run.unavailable > 0);           // the killed daemon was missed
+  require_exactly(load.pg, load.fleet, load.batches, load.plan.reports);
   // The three shards all took batches.
-  CHECK(psql(pg.conninfo(), "SELECT count(*) FROM residue.shard_totals WHERE reports > 0")[0] ==
-        "3");
-  for (std::size_t d = 0; d < fleet.size(); ++d) CHECK(fleet.daemon(d).stop() == 0);
+  CHECK(psql(load.pg.conninfo(),
+             "SELECT count(*) FROM residue.shard_totals WHERE reports > 0")[0] == "3");
+  for (std::size_t d = 0; d < load.fleet.size(); ++d) CHECK(load.fleet.daemon(d).stop() == 0);
 }
 
 TEST_CASE("postgres stopped and restarted mid-run loses no acknowledged batch and clients recover",
           "[integration][postgres]") {
-  constexpr std::size_t kBatches = 200;
-  constexpr uint32_t kReports = 100;
   constexpr int kStopAfter = 50;
-  PostgresServer pg;
-  Fleet fleet(pg, 2);
-  const std::vector<std::vector<uint8_t>> batches =
-      words_batches(fleet.daemon(0), kBatches, kReports, 84);
-
-  std::atomic<int> acknowledged{0};
+  FleetUnderLoad load({.daemons = 2, .count = 200, .reports = 100, .seed = 84});
   int before_crash = 0;  // batches acknowledged when the database went down
-  const FleetRun run = upload_during(fleet, batches, 4, 0.0, acknowledged, [&] {
-    wait_for(acknowledged, kStopAfter);
-    pg.stop(PostgresServer::Stop::kImmediate);  // a crash: no checkpoint, WAL recovery on start
+  auto crash_database = [&](const std::atomic<int>& acknowledged) {
+    // A crash: no checkpoint, WAL recovery on start.
+    load.pg.stop(PostgresServer::Stop::kImmediate);
     before_crash = acknowledged;
     std::this_thread::sleep_for(1s);
-    pg.start();
-  });
+    load.pg.start();
+  };
+  const FleetRun run =
+      upload_during(load, /*threads=*/4, /*resend=*/0.0, kStopAfter, crash_database);
 
-  INFO(fleet.logs() << "--- postgres:\n" << pg.log());
-  for (std::size_t i = 0; i < kBatches; ++i) {
+  INFO(load.fleet.logs() << "--- postgres:\n" << load.pg.log());
+  for (std::size_t i = 0; i < load.plan.count; ++i) {
     INFO("batch " << i);
     REQUIRE(run.acks[i].acknowledged);
     if (run.acks[i].duplicate) CHECK(run.acks[i].attempts > 1);
   }
   CHECK(before_crash >= kStopAfter);
-  CHECK(before_crash < static_cast<int>(kBatches));  // the crash came mid-run
+  CHECK(before_crash < static_cast<int>(load.plan.count));  // the crash came mid-run
   CHECK(run.unavailable > 0);  // clients met the outage (503s) and recovered by retrying
   double store_errors = 0;
-  for (std::size_t d = 0; d < fleet.size(); ++d) {
-    store_errors += scrape_metrics(*fleet.daemon(d).client())
+  for (std::size_t d = 0; d < load.fleet.size(); ++d) {
+    store_errors += scrape_metrics(*load.fleet.daemon(d).client())
                         .at("residue_batches_total{result=\"store_error\"}");
   }
   CHECK(store_errors > 0);
   // Everything acknowledged, before the crash or after, is there exactly once.
-  require_exactly(pg, fleet, batches, kReports);
-  for (std::size_t d = 0; d < fleet.size(); ++d) CHECK(fleet.daemon(d).stop() == 0);
+  require_exactly(load.pg, load.fleet, load.batches, load.plan.reports);
+  for (std::size_t d = 0; d < load.fleet.size(); ++d) CHECK(load.fleet.daemon(d).stop() == 0);
 }
 
 TEST_CASE("residue loadgen across two daemons on postgres with re-sends counts every report once",

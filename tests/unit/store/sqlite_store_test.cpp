@@ -118,6 +118,16 @@ std::vector<StoredBatch> stored(const Store& store, const std::string& task) {
   return out;
 }
 
+/// A store in a fresh directory with the task "words" of ss64() registered: how most tests
+/// begin (TEST_CASE_METHOD).
+struct WordsStore {
+  WordsStore() : store(open_sqlite_store(dir.path())) { register_protocol(*store, "words", p); }
+
+  TempDir dir;
+  const Protocol p = ss64();
+  std::unique_ptr<Store> store;
+};
+
 TEST_CASE("a reopened store keeps its tasks, tallies and batches", "[store]") {
   TempDir dir;
   const Protocol p = ss64();
@@ -144,11 +154,9 @@ TEST_CASE("a reopened store keeps its tasks, tallies and batches", "[store]") {
   CHECK(store->tally("words") == tally_of(p, batches));
 }
 
-TEST_CASE("a batch id is counted once, repeated in a later group or within one group", "[store]") {
-  TempDir dir;
-  const Protocol p = ss64();
-  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
-  register_protocol(*store, "words", p);
+TEST_CASE_METHOD(WordsStore,
+                 "a batch id is counted once, repeated in a later group or within one group",
+                 "[store]") {
   const PendingBatch a = make_batch(p, "words", 1), b = make_batch(p, "words", 2);
   using enum CommitOutcome;
   CHECK(store->commit(std::vector{a}) == std::vector{kAccepted});
@@ -214,11 +222,8 @@ TEST_CASE("for_each_batch returns exactly the accepted raw bodies in commit orde
   CHECK(got_b[0].sequence == 2);
 }
 
-TEST_CASE("register_task refuses changed parameters and a changed tally shape", "[store]") {
-  TempDir dir;
-  const Protocol p = ss64();
-  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
-  register_protocol(*store, "words", p);
+TEST_CASE_METHOD(WordsStore, "register_task refuses changed parameters and a changed tally shape",
+                 "[store]") {
   const Protocol other = make_protocol(complete_params({.protocol = "ss", .k = 64, .epsilon = 2}));
   CHECK_THROWS_WITH(register_protocol(*store, "words", other),
                     Catch::Contains("\"words\"") && Catch::Contains("parameter hash"));
@@ -315,11 +320,7 @@ TEST_CASE("a corrupt stored tally is refused, naming its task", "[store]") {
                     Catch::Contains("\"words\"") && Catch::Contains("corrupt"));
 }
 
-TEST_CASE("a failed commit stores and counts nothing of its group", "[store]") {
-  TempDir dir;
-  const Protocol p = ss64();
-  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
-  register_protocol(*store, "words", p);
+TEST_CASE_METHOD(WordsStore, "a failed commit stores and counts nothing of its group", "[store]") {
   const PendingBatch good = make_batch(p, "words", 1);
   PendingBatch bad = make_batch(p, "words", 2);
   bad.reports[3].items.back() = 64;  // outside [0, k)
@@ -387,11 +388,7 @@ TEST_CASE("two stores on one database never overwrite each other's counts", "[st
   CHECK(open_sqlite_store(dir.path())->tally("words") == tally_of(p, {one, two, three}));
 }
 
-TEST_CASE("readers see only committed state while groups commit", "[store]") {
-  TempDir dir;
-  const Protocol p = ss64();
-  std::unique_ptr<Store> store = open_sqlite_store(dir.path());
-  register_protocol(*store, "words", p);
+TEST_CASE_METHOD(WordsStore, "readers see only committed state while groups commit", "[store]") {
   std::atomic<bool> done = false;
   std::atomic<int> problems = 0;
   std::thread reader([&] {
@@ -421,7 +418,7 @@ TEST_CASE("readers see only committed state while groups commit", "[store]") {
   CHECK(store->tally("words") == tally_of(p, all));
 }
 
-// The crash test (docs: infra.md section 2). A child process commits groups in a loop and
+// The crash test (docs/operators.md, "Durability"). A child process commits groups in a loop and
 // reports each batch id down a pipe only after commit() returned; it is SIGKILLed at a random
 // moment, several times, each life re-sending everything from the start (so acknowledged
 // batches come again as duplicates and unacknowledged ones as new).
