@@ -6,17 +6,15 @@
 
 #include "experiments/memory_experiment.h"
 #include "residue/search/threads.h"
+#include "support/tiny_memory.h"
 
 namespace residue {
 namespace {
 
 TEST_CASE("evaluate_memory scores every arm of a simulated memory", "[memory_evaluation]") {
   set_search_threads(1);
-  const Corpus corpus = Corpus::load(RESIDUE_TEST_DATA_DIR "/brown_tiny", "learned");
-  MemoryBuildOptions options;
-  options.public_options.vocab_words = 20;
-  options.public_options.cells = 2;
-  options.public_options.dimension = 4;
+  const Corpus corpus = testing::tiny_corpus();
+  const MemoryBuildOptions options = testing::tiny_build_options();
   const PublicModel pub = build_public_model(corpus, options.public_options);
   SimulationOptions sim;
   sim.epsilon = 8;

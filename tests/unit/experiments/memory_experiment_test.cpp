@@ -1,14 +1,10 @@
-// Memory builds: the simulated arms (shapes, the exact arms, LDP arms near them at a large
-// epsilon, determinism) and a memory from a task's tally.
+// Simulated memory builds: the arms' shapes, the exact arms, LDP arms near them at a large
+// epsilon, determinism.
 #include "experiments/memory_experiment.h"
 
 #include <catch2/catch.hpp>
 #include <numeric>
 #include <vector>
-
-#include "residue/protocols/tally_sampler.h"
-#include "residue/random/seeded_rng.h"
-#include "residue/search/threads.h"
 
 namespace residue {
 namespace {
@@ -95,39 +91,6 @@ TEST_CASE("simulated arms refuse invalid options", "[memory_experiment]") {
   CHECK_THROWS_WITH(
       simulate_arms(std::vector<uint64_t>(11), 2, 6, small_simulation(), 1, protocols, settings),
       Catch::Contains("11 joint counts"));
-}
-
-TEST_CASE("a memory from a task's tally has the LDP arms and no non-private one",
-          "[memory_experiment]") {
-  set_search_threads(1);
-  const Corpus corpus = Corpus::load(RESIDUE_TEST_DATA_DIR "/brown_tiny", "learned");
-  MemoryBuildOptions options;
-  options.public_options.vocab_words = 20;
-  options.public_options.cells = 2;
-  options.public_options.dimension = 4;
-  const PublicModel pub = build_public_model(corpus, options.public_options);
-  const uint32_t k = 2 * pub.vocab.size();
-  ProtocolCache protocols;
-  const Protocol& mss = protocols.get("mss", k, 8);
-  const Positions client =
-      positions_of(corpus.split_domain(1).client, pub.vocab, pub.encoder, pub.codebook);
-  std::vector<uint64_t> counts = joint_counts(client, 2, pub.vocab.size());
-  for (uint64_t& c : counts) c *= 1000;
-  SeededRng rng(3);
-  const Tally tally = sample_tally(mss, counts, rng);
-  const Memory m = memory_from_tally(corpus, pub, options, mss, tally, "words");
-  CHECK(m.info().source == "store");
-  CHECK(m.info().reports == tally.total_reports());
-  CHECK(m.info().default_arm == "ldp_project");
-  CHECK_FALSE(m.has_arm("nonprivate"));
-  CHECK(m.has_arm("ldp_clip"));
-  CHECK(m.info().settings["store"]["task"] == "words");
-
-  const Protocol& wrong = protocols.get("mss", k + 1, 8);
-  CHECK_THROWS_WITH(memory_from_tally(corpus, pub, options, wrong, wrong.new_tally(), "words"),
-                    Catch::Contains("needs k = " + std::to_string(k)));
-  CHECK_THROWS_WITH(memory_from_tally(corpus, pub, options, mss, mss.new_tally(), "words"),
-                    Catch::Contains("has no reports"));
 }
 
 }  // namespace

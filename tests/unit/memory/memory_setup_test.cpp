@@ -11,23 +11,16 @@
 #include "residue/memory/memory_builder.h"
 #include "residue/memory/memory_decoder.h"
 #include "residue/search/threads.h"
+#include "support/tiny_memory.h"
 
 namespace residue {
 namespace {
 
-PublicOptions tiny_options() {
-  PublicOptions o;
-  o.vocab_words = 20;
-  o.cells = 2;
-  o.dimension = 4;
-  return o;
-}
-
 TEST_CASE("positions hold each token with its context's key, cell and LM context",
           "[memory_setup]") {
   set_search_threads(1);
-  const Corpus corpus = Corpus::load(RESIDUE_TEST_DATA_DIR "/brown_tiny", "learned");
-  const PublicModel pub = build_public_model(corpus, tiny_options());
+  const Corpus corpus = testing::tiny_corpus();
+  const PublicModel pub = build_public_model(corpus, testing::tiny_build_options().public_options);
   CHECK(pub.vocab.size() == 21);
   CHECK(pub.codebook.cells() == 2);
   CHECK(pub.encoder.dimension() == 4);
@@ -53,8 +46,8 @@ TEST_CASE("positions hold each token with its context's key, cell and LM context
 TEST_CASE("a memory built from exact counts on a tiny corpus reproduces those counts",
           "[memory_setup]") {
   set_search_threads(1);
-  const Corpus corpus = Corpus::load(RESIDUE_TEST_DATA_DIR "/brown_tiny", "learned");
-  const PublicModel pub = build_public_model(corpus, tiny_options());
+  const Corpus corpus = testing::tiny_corpus();
+  const PublicModel pub = build_public_model(corpus, testing::tiny_build_options().public_options);
   const DomainSplit split = corpus.split_domain(1);
   // The counts by hand: each client position's (cell of its context, token).
   std::map<std::pair<uint32_t, uint32_t>, uint64_t> expected;

@@ -4,7 +4,8 @@
 //
 // An LDP estimate has noise on every one of the cells x tokens entries. Clipping the negative
 // ones (the plain design) keeps the positive half of that noise: about 0.4 sd per entry, which
-// over the V + 1 entries of a cell rivals the cell's signal (../memory_feasibility.md).
+// over the V + 1 entries of a cell rivals the cell's signal (docs/memory.md, "Why not the
+// plain estimate").
 // Projecting each cell onto the simplex of its own estimated mass (Norm-Sub per cell) instead
 // subtracts one threshold per cell and keeps only the entries that stand above it.
 //

@@ -1,6 +1,7 @@
 // FAISS searches with OpenMP and OpenBLAS spawns its own threads: on a small machine both at
-// once oversubscribe the cores (a batched exact search ran 5x slower, retrieval.md 4.9). Every
-// program that searches calls set_search_threads() once before its first search.
+// once oversubscribe the cores (a batched exact search ran 5x slower; docs/memory.md,
+// "Threads"). Every program that searches calls set_search_threads() once before its first
+// search.
 #pragma once
 
 namespace residue {
