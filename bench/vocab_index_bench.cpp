@@ -1,7 +1,7 @@
 // DynamicVocab's index structures against exact search, measured in one run: build time,
 // footprint, single-query latency on one thread (p50/p99) and recall@10, for IVF at several
 // nprobe and HNSW at several efSearch. Every figure is printed beside its ratio to exact search
-// from the same process. The library function (retrieval/index_bench.h) is also behind
+// from the same process. The library function (experiments/index_bench.h) is also behind
 // `residue vocab bench`.
 //
 //   residue_vocab_bench [--entries N] [--dim D] [--queries Q] [--metric l2|ip]
@@ -14,9 +14,9 @@
 #include <sstream>
 #include <string>
 
+#include "experiments/index_bench.h"
 #include "output.h"
 #include "residue/core/error.h"
-#include "residue/retrieval/index_bench.h"
 
 namespace residue {
 namespace {

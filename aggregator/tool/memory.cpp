@@ -2,7 +2,7 @@
 // simulates a population of clients reporting (cell, next token) under LDP, or decodes a task
 // from the daemon's store, and writes a memory file; eval scores its arms on the test split;
 // query prints the next-token distribution after a context.
-#include "residue/retrieval/memory.h"
+#include "residue/memory/memory.h"
 
 #include <algorithm>
 #include <cctype>
@@ -16,15 +16,16 @@
 #include <sstream>
 
 #include "commands.h"
+#include "experiments/brown.h"
+#include "experiments/memory_evaluation.h"
+#include "experiments/memory_experiment.h"
 #include "output.h"
 #include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
-#include "residue/retrieval/corpus.h"
-#include "residue/retrieval/memory_decoder.h"
-#include "residue/retrieval/memory_evaluation.h"
-#include "residue/retrieval/memory_experiment.h"
-#include "residue/retrieval/memory_setup.h"
-#include "residue/retrieval/threads.h"
+#include "residue/memory/memory_build.h"
+#include "residue/memory/memory_decoder.h"
+#include "residue/memory/memory_setup.h"
+#include "residue/search/threads.h"
 #include "tally_inputs.h"
 #include "verify.h"
 
@@ -84,7 +85,7 @@ struct BuildOptions {
   // Public pieces and the split.
   uint32_t cells = 16, vocab = 4096, dimension = 64;
   uint64_t split_seed = 1;
-  std::string data_dir = "data/brown";
+  std::string data_dir = std::string(kBrownDir);
   int threads = 0;
   std::string out;
   bool json = false;
@@ -147,7 +148,7 @@ void build(const BuildOptions& o) {
     tally.emplace(std::move(stored.tally));
   }
 
-  const Corpus corpus = Corpus::load_brown(o.data_dir);
+  const Corpus corpus = load_brown(o.data_dir);
   MemoryBuildOptions options;
   options.data_dir = o.data_dir;
   options.split_seed = o.split_seed;
@@ -224,7 +225,7 @@ void eval(const EvalOptions& o) {
   set_search_threads(o.threads);
   const Memory memory = Memory::read(o.memory);
   const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
-  const Corpus corpus = Corpus::load_brown(dir);
+  const Corpus corpus = load_brown(dir);
   const Clock::time_point lm_start = Clock::now();
   const KneserNey lm = memory_base_lm(memory, corpus);
   const double lm_seconds = seconds_since(lm_start);
@@ -295,7 +296,7 @@ void query(const QueryOptions& o) {
   const Vocabulary vocab = memory.vocabulary();
   const std::vector<uint32_t> ids = vocab.ids(text_tokens(o.context));
   const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
-  const KneserNey lm = memory_base_lm(memory, Corpus::load_brown(dir));
+  const KneserNey lm = memory_base_lm(memory, load_brown(dir));
 
   // The context is read as the start of a sentence: <s> w_1 ... w_n, predicting w_{n+1}.
   std::vector<uint32_t> history = {memory.key_encoder().bos()};

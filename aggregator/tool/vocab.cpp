@@ -1,33 +1,30 @@
-// `residue vocab build | update | search | tokenize | candidates | bench`: dynamic vocabularies
-// (docs/vocab.md). build picks candidate units from the public corpus, learns how to embed
-// them, and admits those whose private estimates are significant (simulated clients, or a task
-// of the daemon's store); update runs a later round on an existing file; search and tokenize
+// `residue vocab build | update | search | tokenize | candidates | eval | bench`: dynamic
+// vocabularies (docs/vocab.md). build picks candidate units from the public corpus, learns how to
+// embed them, and admits those whose private estimates are significant (simulated clients, or a
+// task of the daemon's store); update runs a later round on an existing file; search and tokenize
 // use the admitted units; candidates writes the task's dictionary; eval sweeps eps, n, z and U
-// for precision/recall against the true top units; bench measures the index.
-#include <algorithm>
-#include <cctype>
-#include <chrono>
-#include <filesystem>
+// for precision/recall against the true top units; bench measures the index. The measurements
+// are the experiments' (experiments/vocab_evaluation.h, index_bench.h); this file runs and
+// prints them.
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <sstream>
 
 #include "commands.h"
+#include "experiments/brown.h"
+#include "experiments/index_bench.h"
+#include "experiments/unit_reports.h"
+#include "experiments/vocab_evaluation.h"
 #include "output.h"
 #include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
-#include "residue/retrieval/corpus.h"
-#include "residue/retrieval/index_bench.h"
-#include "residue/retrieval/threads.h"
-#include "residue/retrieval/unit_reports.h"
-#include "residue/retrieval/vocab_file.h"
+#include "residue/search/threads.h"
+#include "residue/vocab/vocab_file.h"
 #include "tally_inputs.h"
 #include "verify.h"
 
@@ -94,53 +91,6 @@ StoreRound read_store_round(const SourceOptions& s, std::size_t candidates) {
   return {task.protocol, std::move(stored.tally)};
 }
 
-/// Precision and recall of the admitted units against the true top U by the clients' exact
-/// occurrence counts (simulated rounds only: nobody knows them for a store).
-struct Evaluation {
-  std::size_t true_top = 0;  ///< |T|: min(U, units that occur)
-  std::size_t hits = 0;      ///< |A ∩ T|
-  std::size_t absent = 0;    ///< admitted units that never occur in the clients' text
-  double precision = 0, recall = 0;
-};
-
-/// The `count` units with the largest `occurrences` (ties: smaller id), only units that occur.
-std::vector<uint32_t> true_top(std::span<const uint64_t> occurrences, std::size_t count) {
-  std::vector<uint32_t> order;
-  for (uint32_t u = 0; u < occurrences.size(); ++u) {
-    if (occurrences[u] > 0) order.push_back(u);
-  }
-  count = std::min(count, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count), order.end(),
-                    [&](uint32_t a, uint32_t b) {
-                      return occurrences[a] != occurrences[b] ? occurrences[a] > occurrences[b]
-                                                              : a < b;
-                    });
-  order.resize(count);
-  return order;
-}
-
-Evaluation evaluate(const VocabBuilder& builder, std::span<const uint64_t> occurrences,
-                    std::size_t max_units) {
-  std::vector<uint32_t> top = true_top(occurrences, max_units);
-  std::sort(top.begin(), top.end());
-  Evaluation e{.true_top = top.size()};
-  for (const UnitEstimate& a : builder.admitted()) {
-    if (std::binary_search(top.begin(), top.end(), a.unit)) ++e.hits;
-    if (occurrences[a.unit] == 0) ++e.absent;
-  }
-  const std::size_t admitted = builder.admitted().size();
-  e.precision = admitted == 0 ? 0 : static_cast<double>(e.hits) / static_cast<double>(admitted);
-  e.recall = top.empty() ? 0 : static_cast<double>(e.hits) / static_cast<double>(top.size());
-  return e;
-}
-
-/// The domain's sentences in the file's vocabulary: the clients' text or the held-out test.
-std::vector<std::vector<uint32_t>> domain_text(const Corpus& corpus, const VocabFile& f,
-                                               bool test) {
-  const DomainSplit split = corpus.split_domain(f.params.split_seed);
-  return sentence_ids(test ? split.test : split.client, f.vocab);
-}
-
 /// Runs one round on `f` (simulated or from the store) and syncs its index. Returns the
 /// clients' occurrence counts for simulated rounds (empty otherwise).
 std::vector<uint64_t> run_round(VocabFile& f, const SourceOptions& s, const Corpus* corpus,
@@ -176,6 +126,14 @@ std::vector<uint64_t> run_round(VocabFile& f, const SourceOptions& s, const Corp
   phase(bar, "embedding the admitted units");
   f.sync_index();
   return occurrences;
+}
+
+/// The admitted units against the true top U of a simulated round (`occurrences`, from
+/// run_round); nothing for a round from the store, whose clients' text nobody knows.
+std::optional<AdmissionScore> simulated_score(const VocabFile& f,
+                                              std::span<const uint64_t> occurrences) {
+  if (occurrences.empty()) return std::nullopt;
+  return score_admission(unit_ids(f.builder.admitted()), occurrences, f.params.admission.max_units);
 }
 
 nlohmann::json units_json(const VocabFile& f, std::span<const uint32_t> units) {
@@ -215,57 +173,6 @@ nlohmann::json fits_json(const VocabFile& f) {
   return out;
 }
 
-nlohmann::json evaluation_json(const Evaluation& e) {
-  return {{"true_top", e.true_top},
-          {"hits", e.hits},
-          {"absent", e.absent},
-          {"precision", e.precision},
-          {"recall", e.recall}};
-}
-
-nlohmann::json length_json(const LengthReduction& r) {
-  return {{"sequences", r.sequences},
-          {"words", r.words},
-          {"tokens", r.tokens},
-          {"unit_tokens", r.unit_tokens},
-          {"reduction", r.reduction()}};
-}
-
-/// Length reduction on the held-out test text with the admitted units, and with the true top
-/// units of the clients' text (as many as admitted, and U) for comparison.
-struct Reductions {
-  LengthReduction admitted;
-  std::optional<LengthReduction> true_same, true_u;
-};
-
-Tokenizer tokenizer_of(const VocabFile& f, std::span<const uint32_t> units) {
-  std::vector<VocabUnit> v;
-  for (uint32_t u : units) {
-    const std::span<const uint32_t> w = f.candidates.words(u);
-    v.push_back({.id = u, .words = {w.begin(), w.end()}});
-  }
-  return Tokenizer(std::move(v));
-}
-
-Reductions reductions(const VocabFile& f, const Corpus& corpus) {
-  const std::vector<std::vector<uint32_t>> test = domain_text(corpus, f, true);
-  Reductions r{
-      .admitted = measure_length_reduction(f.tokenizer(), test), .true_same = {}, .true_u = {}};
-  const std::vector<uint64_t> occ = f.candidates.count_occurrences(domain_text(corpus, f, false));
-  r.true_same =
-      measure_length_reduction(tokenizer_of(f, true_top(occ, f.builder.admitted().size())), test);
-  r.true_u =
-      measure_length_reduction(tokenizer_of(f, true_top(occ, f.params.admission.max_units)), test);
-  return r;
-}
-
-nlohmann::json reductions_json(const Reductions& r) {
-  nlohmann::json out = {{"admitted", length_json(r.admitted)}};
-  if (r.true_same) out["true_top_same_count"] = length_json(*r.true_same);
-  if (r.true_u) out["true_top_u"] = length_json(*r.true_u);
-  return out;
-}
-
 void print_round(const VocabFile& f, const RoundLog& r) {
   std::cout << "round " << r.round << " (" << r.source.kind << ": " << r.source.description << ", "
             << r.source.reports << " reports): z = " << format_number(r.z, 4)
@@ -288,14 +195,14 @@ void print_top(const VocabFile& f, std::size_t limit) {
   t.print(std::cout);
 }
 
-void print_evaluation(const Evaluation& e, std::size_t admitted) {
+void print_score(const AdmissionScore& e, std::size_t admitted) {
   std::cout << "against the true top " << e.true_top << " units of the clients' text: precision "
             << format_number(e.precision, 3) << ", recall " << format_number(e.recall, 3) << " ("
             << e.hits << " of " << admitted << " admitted are in it; " << e.absent
             << " admitted units never occur)\n";
 }
 
-void print_reductions(const Reductions& r, std::size_t admitted, std::size_t max_units) {
+void print_reductions(const LengthReductions& r, std::size_t admitted, std::size_t max_units) {
   std::cout << "held-out test text: " << r.admitted.words << " words -> " << r.admitted.tokens
             << " tokens with the " << admitted
             << " admitted units: " << format_number(100 * r.admitted.reduction(), 3) << "% shorter";
@@ -323,7 +230,7 @@ struct BuildOptions {
   uint32_t vocab_words = 4096, dimension = 64;
   std::size_t public_units = 2048;
   uint64_t split_seed = 1;
-  std::string data_dir = "data/brown";
+  std::string data_dir = std::string(kBrownDir);
   std::string out;
   bool json = false;
 };
@@ -336,7 +243,7 @@ void build(const BuildOptions& o) {
   set_search_threads(1);
   std::unique_ptr<ProgressBar> bar;
   phase(bar, "loading the corpus and counting candidate units");
-  const Corpus corpus = Corpus::load_brown(o.data_dir);
+  const Corpus corpus = load_brown(o.data_dir);
   Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
   const std::vector<std::vector<uint32_t>> general = sentence_ids(corpus.general(), vocab);
   VocabParams params;
@@ -363,10 +270,8 @@ void build(const BuildOptions& o) {
               .index = VocabFile::new_index(o.dimension)};
   const std::vector<uint64_t> occurrences = run_round(f, o.source, &corpus, o.admission);
   f.write(o.out);
-  const std::optional<Evaluation> e =
-      occurrences.empty() ? std::nullopt
-                          : std::optional(evaluate(f.builder, occurrences, o.admission.max_units));
-  const Reductions r = reductions(f, corpus);
+  const std::optional<AdmissionScore> e = simulated_score(f, occurrences);
+  const LengthReductions r = length_reductions(f, corpus);
   bar.reset();
   const double seconds = seconds_since(start);
   const RoundLog& round = f.builder.log().back();
@@ -378,11 +283,11 @@ void build(const BuildOptions& o) {
         {"split_seed", o.split_seed},
         {"round", round_summary(f, round)},
         {"fits", fits_json(f)},
-        {"length_reduction", reductions_json(r)},
+        {"length_reduction", to_json(r)},
         {"index", {{"entries", f.index.size()}, {"structure", to_string(f.index.active_kind())}}},
         {"seconds", {{"public", public_seconds}, {"total", seconds}}}};
     if (e) {
-      out["evaluation"] = evaluation_json(*e);
+      out["evaluation"] = to_json(*e);
     }
     std::cout << out.dump(2) << "\n";
     return;
@@ -394,7 +299,7 @@ void build(const BuildOptions& o) {
   std::cout << "\n";
   print_top(f, 15);
   std::cout << "\n";
-  if (e) print_evaluation(*e, f.builder.admitted().size());
+  if (e) print_score(*e, f.builder.admitted().size());
   print_reductions(r, f.builder.admitted().size(), o.admission.max_units);
   std::cout << "embeddings (held-out mean cosine to the learned vectors):";
   for (const MapFit& m : f.embedder.fits()) {
@@ -425,15 +330,13 @@ void update(const UpdateOptions& o) {
   (void)admission_z(admission, f.candidates.size());
   const std::string dir = o.data_dir.empty() ? f.params.corpus : o.data_dir;
   std::optional<Corpus> corpus;
-  if (!o.source.from_store()) corpus.emplace(Corpus::load_brown(dir));
+  if (!o.source.from_store()) corpus.emplace(load_brown(dir));
   const std::vector<uint64_t> occurrences =
       run_round(f, o.source, corpus ? &*corpus : nullptr, admission);
   f.params.admission = admission;
   f.write(o.out);
   const RoundLog& round = f.builder.log().back();
-  const std::optional<Evaluation> e =
-      occurrences.empty() ? std::nullopt
-                          : std::optional(evaluate(f.builder, occurrences, admission.max_units));
+  const std::optional<AdmissionScore> e = simulated_score(f, occurrences);
   if (o.json) {
     nlohmann::json out = {
         {"out", o.out},
@@ -441,7 +344,7 @@ void update(const UpdateOptions& o) {
         {"rounds", f.builder.log().size()},
         {"index", {{"entries", f.index.size()}, {"structure", to_string(f.index.active_kind())}}}};
     if (e) {
-      out["evaluation"] = evaluation_json(*e);
+      out["evaluation"] = to_json(*e);
     }
     std::cout << out.dump(2) << "\n";
     return;
@@ -452,7 +355,7 @@ void update(const UpdateOptions& o) {
   print_top(f, 15);
   if (e) {
     std::cout << "\n";
-    print_evaluation(*e, f.builder.admitted().size());
+    print_score(*e, f.builder.admitted().size());
   }
 }
 
@@ -552,13 +455,13 @@ void tokenize(const TokenizeOptions& o) {
     return;
   }
   const std::string dir = o.data_dir.empty() ? f.params.corpus : o.data_dir;
-  const Corpus corpus = Corpus::load_brown(dir);
-  const Reductions r = reductions(f, corpus);
+  const Corpus corpus = load_brown(dir);
+  const LengthReductions r = length_reductions(f, corpus);
   if (o.json) {
     std::cout << nlohmann::json{{"vocab", o.vocab},
                                 {"admitted", f.builder.admitted().size()},
                                 {"split_seed", f.params.split_seed},
-                                {"length_reduction", reductions_json(r)}}
+                                {"length_reduction", to_json(r)}}
                      .dump(2)
               << "\n";
     return;
@@ -574,12 +477,12 @@ void tokenize(const TokenizeOptions& o) {
 struct CandidatesOptions {
   std::size_t candidates = 50'000;
   uint32_t vocab_words = 4096;
-  std::string data_dir = "data/brown", out;
+  std::string data_dir = std::string(kBrownDir), out;
   bool json = false;
 };
 
 void write_candidates(const CandidatesOptions& o) {
-  const Corpus corpus = Corpus::load_brown(o.data_dir);
+  const Corpus corpus = load_brown(o.data_dir);
   const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
   const CandidateUnits c = CandidateUnits::extract(sentence_ids(corpus.general(), vocab), vocab,
                                                    {.max_units = o.candidates});
@@ -597,153 +500,49 @@ void write_candidates(const CandidatesOptions& o) {
 
 // --- eval ------------------------------------------------------------------------------------
 
-/// The precision/recall sweep of docs/results.md: every (eps, n) is one simulated round, and
-/// every (z, U) an admission over its estimates. Admission for a smaller U is a prefix of the
-/// walk for the largest, and standard errors do not depend on z, so each (eps, n) estimates
-/// once and computes each standard error once. No embeddings are needed for these numbers.
 struct EvalOptions {
-  std::vector<double> epsilons = {1, 2, 4, 8};
-  std::vector<uint64_t> ns = {1'000'000, 10'000'000};
-  std::vector<std::size_t> max_units = {100, 1000};
-  std::vector<double> zs = {0, 3};
-  uint64_t seed = 1;
-  std::size_t candidates = 50'000;
-  uint32_t vocab_words = 4096;
-  uint64_t split_seed = 1;
-  std::string data_dir = "data/brown";
+  VocabSweepOptions sweep;
+  std::string data_dir = std::string(kBrownDir);
   bool json = false;
 };
 
 void eval(const EvalOptions& o) {
-  const std::size_t largest_u = *std::max_element(o.max_units.begin(), o.max_units.end());
-  for (double z : o.zs) (void)admission_z({.z = z, .max_units = largest_u}, o.candidates);
+  check_sweep_options(o.sweep);  // before the corpus is read
   const Clock::time_point start = Clock::now();
   std::unique_ptr<ProgressBar> bar;
-  phase(bar, "loading the corpus and counting candidate units");
-  const Corpus corpus = Corpus::load_brown(o.data_dir);
-  const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
-  const CandidateUnits candidates = CandidateUnits::extract(sentence_ids(corpus.general(), vocab),
-                                                            vocab, {.max_units = o.candidates});
-  const DomainSplit split = corpus.split_domain(o.split_seed);
-  const std::vector<uint64_t> occurrences =
-      candidates.count_occurrences(sentence_ids(split.client, vocab));
-  const std::vector<std::vector<uint32_t>> test = sentence_ids(split.test, vocab);
-  auto reduction_of = [&](std::span<const uint32_t> units) {
-    std::vector<VocabUnit> v;
-    for (uint32_t u : units) {
-      const std::span<const uint32_t> w = candidates.words(u);
-      v.push_back({.id = u, .words = {w.begin(), w.end()}});
-    }
-    return measure_length_reduction(Tokenizer(std::move(v)), test).reduction();
-  };
-  std::map<std::size_t, double> true_reduction;
-  std::map<std::size_t, std::vector<uint32_t>> truth;
-  for (std::size_t u : o.max_units) {
-    truth[u] = true_top(occurrences, u);
-    true_reduction[u] = reduction_of(truth[u]);
-    std::sort(truth[u].begin(), truth[u].end());
-  }
-  nlohmann::json rows = nlohmann::json::array();
-  Table t({"eps", "n", "z", "U", "admitted", "tested", "precision", "recall", "never occur",
-           "test length -%", "true top-U -%"});
-  for (double eps : o.epsilons) {
-    phase(bar, "choosing MSS moduli for eps = " + format_number(eps, 3));
-    const Protocol mss = make_protocol(complete_params(
-        {.protocol = "mss", .k = static_cast<uint32_t>(candidates.size()), .epsilon = eps}));
-    for (uint64_t n : o.ns) {
-      phase(bar, "eps = " + format_number(eps, 3) + ", n = " + std::to_string(n) +
-                     ": simulating and estimating");
-      SeededRng rng(o.seed);
-      const SimulatedReports reports = simulate_unit_reports(mss, occurrences, n, rng);
-      const Estimate estimate = mss.estimator().estimate(reports.tally);
-      if (!estimate.solver_converged) {
-        throw Error("eps = " + format_number(eps, 3) + ", n = " + std::to_string(n) +
-                    ": the estimator did not converge.");
-      }
-      std::map<uint32_t, double> known;  // standard errors computed so far
-      const StderrFunction compute = protocol_standard_errors(mss, reports.tally, estimate);
-      for (double z : o.zs) {
-        bar = std::make_unique<ProgressBar>("vocab eval: eps = " + format_number(eps, 3) +
-                                            ", n = " + std::to_string(n) +
-                                            ", z = " + format_number(z, 3) + ": testing units");
-        // Standard errors through the builder's Protocol path, memoized across z.
-        StderrFunction stderr_of = [&](std::span<const uint32_t> units) {
-          std::vector<uint32_t> missing;
-          for (uint32_t u : units) {
-            if (!known.count(u)) missing.push_back(u);
-          }
-          if (!missing.empty()) {
-            const std::vector<double> se = compute(missing);
-            for (std::size_t i = 0; i < missing.size(); ++i) known[missing[i]] = se[i];
-          }
-          std::vector<double> out;
-          for (uint32_t u : units) out.push_back(known.at(u));
-          return out;
-        };
-        const Admission a =
-            admit_units(estimate.frequencies, stderr_of, {.z = z, .max_units = largest_u},
-                        [&](std::size_t done, std::size_t total) { bar->update(done, total); });
-        for (std::size_t u : o.max_units) {
-          std::vector<uint32_t> admitted;
-          for (std::size_t i = 0; i < a.admitted.size() && i < u; ++i) {
-            admitted.push_back(a.admitted[i].unit);
-          }
-          std::size_t hits = 0, absent = 0;
-          for (uint32_t x : admitted) {
-            hits += std::binary_search(truth[u].begin(), truth[u].end(), x) ? 1 : 0;
-            absent += occurrences[x] == 0 ? 1 : 0;
-          }
-          const double precision =
-              admitted.empty() ? 0
-                               : static_cast<double>(hits) / static_cast<double>(admitted.size());
-          const double recall =
-              truth[u].empty() ? 0
-                               : static_cast<double>(hits) / static_cast<double>(truth[u].size());
-          const double reduction = reduction_of(admitted);
-          rows.push_back({{"epsilon", eps},
-                          {"n", n},
-                          {"z", a.z},
-                          {"z_option", z},
-                          {"max_units", u},
-                          {"admitted", admitted.size()},
-                          {"tested", a.tested},
-                          {"hits", hits},
-                          {"precision", precision},
-                          {"recall", recall},
-                          {"absent", absent},
-                          {"test_length_reduction", reduction},
-                          {"true_top_u_length_reduction", true_reduction[u]}});
-          t.add({format_number(eps, 3), std::to_string(n),
-                 (z == 0 ? "Bonf. " : "") + format_number(a.z, 3), std::to_string(u),
-                 std::to_string(admitted.size()), std::to_string(a.tested),
-                 format_number(precision, 3), format_number(recall, 3), std::to_string(absent),
-                 format_number(100 * reduction, 3), format_number(100 * true_reduction[u], 3)});
+  phase(bar, "loading the corpus");
+  const Corpus corpus = load_brown(o.data_dir);
+  std::string label;
+  const VocabSweep sweep = run_vocab_sweep(
+      corpus, o.sweep, [&](std::string_view step, std::size_t done, std::size_t total) {
+        if (step != label) {
+          label = std::string(step);
+          bar = std::make_unique<ProgressBar>("vocab eval: " + label);
         }
-      }
-    }
-  }
+        bar->update(done, total);
+      });
   bar.reset();
   const double seconds = seconds_since(start);
   if (o.json) {
-    std::cout << nlohmann::json{{"candidates", candidates.size()},
-                                {"vocab_words", o.vocab_words},
-                                {"split_seed", o.split_seed},
-                                {"seed", o.seed},
-                                {"client_occurrences",
-                                 std::accumulate(occurrences.begin(), occurrences.end(),
-                                                 uint64_t{0})},
-                                {"test_words", measure_length_reduction(Tokenizer({}), test).words},
-                                {"rows", rows},
-                                {"seconds", seconds}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json out = to_json(sweep);
+    out["seconds"] = seconds;
+    std::cout << out.dump(2) << "\n";
     return;
   }
-  std::cout << "units admitted against the true top U of the clients' text (" << candidates.size()
-            << " candidates, "
-            << std::accumulate(occurrences.begin(), occurrences.end(), uint64_t{0})
-            << " occurrences in the client split; seed " << o.seed << ", split seed "
-            << o.split_seed << "), and the held-out test text's length reduction\n\n";
+  Table t({"eps", "n", "z", "U", "admitted", "tested", "precision", "recall", "never occur",
+           "test length -%", "true top-U -%"});
+  for (const VocabSweepRow& r : sweep.rows) {
+    t.add({format_number(r.epsilon, 3), std::to_string(r.n),
+           (r.z_option == 0 ? "Bonf. " : "") + format_number(r.z, 3), std::to_string(r.max_units),
+           std::to_string(r.admitted), std::to_string(r.tested),
+           format_number(r.score.precision, 3), format_number(r.score.recall, 3),
+           std::to_string(r.score.absent), format_number(100 * r.test_length_reduction, 3),
+           format_number(100 * r.true_top_u_length_reduction, 3)});
+  }
+  std::cout << "units admitted against the true top U of the clients' text (" << sweep.candidates
+            << " candidates, " << sweep.client_occurrences
+            << " occurrences in the client split; seed " << o.sweep.seed << ", split seed "
+            << o.sweep.split_seed << "), and the held-out test text's length reduction\n\n";
   t.print(std::cout);
   std::cout << "\n" << format_number(seconds, 3) << " s\n";
 }
@@ -866,23 +665,24 @@ void add_vocab_command(CLI::App& app) {
   auto ev = std::make_shared<EvalOptions>();
   CLI::App* eval_cmd = vocab->add_subcommand(
       "eval", "Precision/recall of the admitted units against the true top U, over a grid");
-  eval_cmd->add_option("--eps", ev->epsilons, "Privacy budgets")
+  eval_cmd->add_option("--eps", ev->sweep.epsilons, "Privacy budgets")
       ->capture_default_str()
       ->delimiter(',');
-  eval_cmd->add_option("--n", ev->ns, "Client counts")->capture_default_str()->delimiter(',');
-  eval_cmd->add_option("--max-units", ev->max_units, "Values of U")
+  eval_cmd->add_option("--n", ev->sweep.ns, "Client counts")->capture_default_str()->delimiter(',');
+  eval_cmd->add_option("--max-units", ev->sweep.max_units, "Values of U")
       ->capture_default_str()
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
-  eval_cmd->add_option("--z", ev->zs, "Values of z (0: Bonferroni)")
+  eval_cmd->add_option("--z", ev->sweep.zs, "Values of z (0: Bonferroni)")
       ->capture_default_str()
       ->delimiter(',');
-  eval_cmd->add_option("--seed", ev->seed, "Seed of the simulated clients")->capture_default_str();
-  eval_cmd->add_option("--candidates", ev->candidates, "M")
+  eval_cmd->add_option("--seed", ev->sweep.seed, "Seed of the simulated clients")
+      ->capture_default_str();
+  eval_cmd->add_option("--candidates", ev->sweep.candidates, "M")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  eval_cmd->add_option("--vocab-words", ev->vocab_words, "V")->capture_default_str();
-  eval_cmd->add_option("--split-seed", ev->split_seed, "Seed of the domain split")
+  eval_cmd->add_option("--vocab-words", ev->sweep.vocab_words, "V")->capture_default_str();
+  eval_cmd->add_option("--split-seed", ev->sweep.split_seed, "Seed of the domain split")
       ->capture_default_str();
   eval_cmd->add_option("--data-dir", ev->data_dir, "Directory of the Brown sentences.tsv")
       ->capture_default_str();

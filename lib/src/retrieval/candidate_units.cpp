@@ -159,4 +159,14 @@ std::vector<uint64_t> CandidateUnits::count_occurrences(
   return occurrences;
 }
 
+Tokenizer CandidateUnits::tokenizer(std::span<const uint32_t> units) const {
+  std::vector<VocabUnit> v;
+  v.reserve(units.size());
+  for (uint32_t u : units) {
+    const std::span<const uint32_t> w = words(u);
+    v.push_back({.id = u, .words = {w.begin(), w.end()}});
+  }
+  return Tokenizer(std::move(v));
+}
+
 }  // namespace residue

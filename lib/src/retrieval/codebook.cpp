@@ -1,4 +1,3 @@
-// Client-side half of the Codebook: no FAISS here (training is in codebook_training.cpp).
 #include "residue/retrieval/codebook.h"
 
 #include <cmath>

@@ -17,7 +17,7 @@ namespace {
 
 std::string read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("corpus: cannot open " + file.string() + " (run scripts/fetch-data).");
+  if (!in) throw Error("corpus: cannot open " + file.string() + ".");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw Error("corpus: cannot read " + file.string() + ".");
   return text;
@@ -37,7 +37,7 @@ std::vector<std::string> split_tokens(std::string_view text) {
 
 }  // namespace
 
-Corpus Corpus::load_brown(const std::filesystem::path& dir, std::string_view domain_category) {
+Corpus Corpus::load(const std::filesystem::path& dir, std::string_view domain_category) {
   const std::filesystem::path file = dir / "sentences.tsv";
   const std::string text = read_file(file);
   if (text.empty()) throw Error("corpus: " + file.string() + " is empty.");

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "residue/core/error.h"
-#include "residue/retrieval/dynamic_vocab.h"
+#include "residue/vocab/dynamic_vocab.h"
 
 namespace residue {
 

@@ -1,4 +1,5 @@
-// Corpus: loading the Brown TSV (tests/data/brown_tiny), malformed files, the domain split.
+// Corpus: loading the TSV (tests/data/brown_tiny, whose domain is "learned"), malformed files,
+// the domain split.
 #include "residue/retrieval/corpus.h"
 
 #include <algorithm>
@@ -36,7 +37,7 @@ class ScratchCorpus {
 std::string load_error(const std::string& content) {
   ScratchCorpus scratch(content);
   try {
-    Corpus::load_brown(scratch.dir());
+    Corpus::load(scratch.dir(), "learned");
   } catch (const Error& e) {
     return e.what();
   }
@@ -58,7 +59,7 @@ std::vector<std::string> ids(const std::vector<Document>& documents) {
 }
 
 TEST_CASE("corpus loads the tiny Brown file into general and domain documents", "[corpus]") {
-  const Corpus c = Corpus::load_brown(kTiny);
+  const Corpus c = Corpus::load(kTiny, "learned");
   CHECK(ids(c.general()) == std::vector<std::string>{"ca01", "ca02", "ck01"});
   CHECK(ids(c.domain()) == std::vector<std::string>{"cj01", "cj02", "cj03", "cj04", "cj05"});
   REQUIRE(c.general()[0].sentences.size() == 2);
@@ -74,7 +75,7 @@ TEST_CASE("corpus loads the tiny Brown file into general and domain documents", 
 }
 
 TEST_CASE("corpus maps sentences to vocabulary ids", "[corpus]") {
-  const Corpus c = Corpus::load_brown(kTiny);
+  const Corpus c = Corpus::load(kTiny, "learned");
   const Vocabulary vocab(std::vector<std::string>{"the", "."});
   const auto sentences = sentence_ids(c.general(), vocab);
   REQUIRE(sentences.size() == 5);
@@ -88,7 +89,7 @@ TEST_CASE("corpus domain split is 60/20/20 by document, disjoint and reproducibl
     docs.push_back(numbered(i, i % 2 == 0 ? "learned" : "news"));
   }
   for (int i = 80; i < 120; ++i) docs.push_back(numbered(i, "learned"));
-  const Corpus c(docs);
+  const Corpus c(docs, "learned");
   REQUIRE(c.domain().size() == 80);
   const DomainSplit a = c.split_domain(7);
   CHECK(a.client.size() == 48);
@@ -114,19 +115,13 @@ TEST_CASE("corpus domain split is 60/20/20 by document, disjoint and reproducibl
 }
 
 TEST_CASE("corpus split of a tiny domain keeps every part non-empty", "[corpus]") {
-  const Corpus c = Corpus::load_brown(kTiny);
+  const Corpus c = Corpus::load(kTiny, "learned");
   const DomainSplit s = c.split_domain(1);
   CHECK(s.client.size() == 3);
   CHECK(s.tuning.size() == 1);
   CHECK(s.test.size() == 1);
-  const Corpus small({{"a", "learned", {{"x"}}}, {"b", "learned", {{"y"}}}});
+  const Corpus small({{"a", "learned", {{"x"}}}, {"b", "learned", {{"y"}}}}, "learned");
   CHECK_THROWS_WITH(small.split_domain(1), Catch::Contains("at least 3 domain documents"));
-}
-
-TEST_CASE("corpus names the missing file", "[corpus]") {
-  CHECK_THROWS_WITH(
-      Corpus::load_brown("/nonexistent/brown"),
-      Catch::Contains("/nonexistent/brown/sentences.tsv") && Catch::Contains("scripts/fetch-data"));
 }
 
 TEST_CASE("corpus rejects malformed lines naming the line", "[corpus]") {
@@ -147,13 +142,13 @@ TEST_CASE("corpus rejects malformed lines naming the line", "[corpus]") {
              Catch::Contains("line 2: document ca01 changes category from news to fiction"));
   // Windows line ends are accepted; the file's last line need not end in a newline.
   ScratchCorpus crlf("news\tca01\ta b\r\nlearned\tcj01\tc\r\nlearned\tcj02\td");
-  const Corpus c = Corpus::load_brown(crlf.dir());
+  const Corpus c = Corpus::load(crlf.dir(), "learned");
   CHECK(c.general()[0].sentences[0] == Sentence{"a", "b"});
   CHECK(ids(c.domain()) == std::vector<std::string>{"cj01", "cj02"});
 }
 
 TEST_CASE("corpus rejects duplicate document ids", "[corpus]") {
-  CHECK_THROWS_WITH(Corpus({{"a", "news", {}}, {"a", "learned", {}}}),
+  CHECK_THROWS_WITH(Corpus({{"a", "news", {}}, {"a", "learned", {}}}, "learned"),
                     Catch::Contains("\"a\" appears twice"));
 }
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "residue/random/seeded_rng.h"
-#include "residue/retrieval/threads.h"
+#include "residue/search/threads.h"
 
 namespace residue {
 namespace {

@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "residue/retrieval/tokenizer.h"
+
 namespace residue {
 
 class Vocabulary;
@@ -70,6 +72,8 @@ class CandidateUnits {
   /// position and every length, so overlapping occurrences ("new york" inside "new york
   /// city") all count. These occurrences are the population simulated clients draw from.
   std::vector<uint64_t> count_occurrences(std::span<const std::vector<uint32_t>> sentences) const;
+  /// A Tokenizer that merges `units` (unit id = candidate id). REQUIRES: every id < size().
+  Tokenizer tokenizer(std::span<const uint32_t> units) const;
 
  private:
   static uint64_t key(std::span<const uint32_t> words);

@@ -1,9 +1,9 @@
 // Codebook: C public centroids that quantize a context key to a cell, the coarse context a
 // client reports alongside its next token.
 //
-// The aggregator trains it once on general-corpus keys (k-means with FAISS, codebook_training.cpp)
-// and publishes the file; a client reads it and calls cell(), an exact nearest-centroid search
-// in plain C++: a client links codebook.cpp without FAISS.
+// The aggregator trains it once on general-corpus keys (k-means with FAISS,
+// residue/memory/codebook_training.h) and publishes the file; a client reads it and calls
+// cell(), an exact nearest-centroid search in plain C++: residue_retrieval_client has no FAISS.
 //
 //   Codebook book = train_codebook(keys, encoder.dimension(), {.cells = 16});   // server
 //   book.write("codebook.bin");
@@ -59,27 +59,5 @@ class Codebook {
   uint32_t dimension_;
   std::vector<float> centroids_;
 };
-
-struct CodebookOptions {
-  uint32_t cells = 16;
-  /// Lloyd iterations (FAISS's default).
-  uint32_t iterations = 25;
-  /// Independent runs from different random initial centroids; the one with the lowest
-  /// squared error is kept (FAISS's nredo). FAISS 1.7.3 has no k-means++ initialization.
-  uint32_t restarts = 1;
-  /// FAISS's random initialization and sampling are a function of this seed.
-  int32_t seed = 1234;
-  /// k-means runs on at most cells * max_points_per_centroid keys, a seeded sample of them
-  /// (FAISS's default is 256). On Brown keys 256, 1024 and 4096 gave the same memory quality
-  /// within the +-1% that k-means' local optima already vary by; 4096 cost 4x the time.
-  uint32_t max_points_per_centroid = 1024;
-};
-
-/// k-means (FAISS) on `keys`, keys.size() / dimension rows of `dimension` floats. Aggregator
-/// side: this function (codebook_training.cpp) links FAISS. Uses FAISS's OpenMP threads: call
-/// set_search_threads() first. Throws Error if there are fewer keys than cells, keys.size() is
-/// not a multiple of dimension, or cells is 0.
-Codebook train_codebook(std::span<const float> keys, uint32_t dimension,
-                        const CodebookOptions& options = {});
 
 }  // namespace residue

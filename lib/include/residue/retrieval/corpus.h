@@ -1,14 +1,14 @@
-// Corpus: the Brown corpus as documents of tokenized sentences, split into the public general
-// corpus and a private domain, and the domain into client / tuning / test documents.
+// Corpus: documents of tokenized sentences, split into the public general corpus and a private
+// domain (the documents of one category), and the domain into client / tuning / test documents.
 //
-// The file is data/brown/sentences.tsv as scripts/fetch-data writes it: one sentence a line,
-// `category<TAB>document<TAB>tokens`, tokens lower-cased and separated by single spaces, the
-// lines of a document consecutive. The category "learned" (scientific and academic prose,
-// 80 documents) is the domain; the 14 other categories are the general corpus.
+// The file is `dir`/sentences.tsv: one sentence a line, `category<TAB>document<TAB>tokens`,
+// tokens lower-cased and separated by single spaces, the lines of a document consecutive (the
+// form scripts/fetch-data writes the Brown corpus in; the tools' Brown defaults are in
+// aggregator/tool/experiments/brown.h).
 //
-//   Corpus brown = Corpus::load_brown("data/brown");
-//   Vocabulary vocab = Vocabulary::most_frequent(tokens_of(brown.general()), 4096);
-//   DomainSplit split = brown.split_domain(/*seed=*/1);
+//   Corpus corpus = Corpus::load("data/brown", "learned");
+//   Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), 4096);
+//   DomainSplit split = corpus.split_domain(/*seed=*/1);
 //   auto test = sentence_ids(split.test, vocab);   // one id vector per sentence
 #pragma once
 
@@ -23,12 +23,10 @@
 
 namespace residue {
 
-inline constexpr std::string_view kBrownDomainCategory = "learned";
-
 using Sentence = std::vector<std::string>;
 
 struct Document {
-  std::string id;        ///< file name in the Brown distribution, e.g. "cj01"
+  std::string id;        ///< unique, e.g. "cj01" (a file of the Brown distribution)
   std::string category;  ///< e.g. "learned", "news"
   std::vector<Sentence> sentences;
 };
@@ -44,14 +42,13 @@ struct DomainSplit {
 /// for concurrent reads.
 class Corpus {
  public:
-  /// Reads `dir`/sentences.tsv. Throws Error naming the file (and line, when malformed) if it
-  /// is missing, unreadable, empty or not in the format above.
-  static Corpus load_brown(const std::filesystem::path& dir,
-                           std::string_view domain_category = kBrownDomainCategory);
+  /// Reads `dir`/sentences.tsv into Corpus(documents, domain_category). Throws Error naming
+  /// the file (and line, when malformed) if it is missing, unreadable, empty or not in the
+  /// format above.
+  static Corpus load(const std::filesystem::path& dir, std::string_view domain_category);
   /// Documents of category `domain_category` form the domain, the others the general corpus;
   /// both keep their order. Throws Error on an empty or duplicate document id.
-  explicit Corpus(std::vector<Document> documents,
-                  std::string_view domain_category = kBrownDomainCategory);
+  Corpus(std::vector<Document> documents, std::string_view domain_category);
 
   const std::vector<Document>& general() const { return general_; }
   const std::vector<Document>& domain() const { return domain_; }

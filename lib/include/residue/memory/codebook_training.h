@@ -1,0 +1,37 @@
+// Training the Codebook (residue/retrieval/codebook.h): k-means with FAISS on general-corpus
+// keys. Aggregator side only: a client reads the trained codebook and needs no FAISS.
+//
+//   set_search_threads(0);                                       // residue/search/threads.h
+//   Codebook book = train_codebook(keys, encoder.dimension(), {.cells = 16});
+//   book.write("codebook.bin");
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "residue/retrieval/codebook.h"
+
+namespace residue {
+
+struct CodebookOptions {
+  uint32_t cells = 16;
+  /// Lloyd iterations (FAISS's default).
+  uint32_t iterations = 25;
+  /// Independent runs from different random initial centroids; the one with the lowest
+  /// squared error is kept (FAISS's nredo). FAISS 1.7.3 has no k-means++ initialization.
+  uint32_t restarts = 1;
+  /// FAISS's random initialization and sampling are a function of this seed.
+  int32_t seed = 1234;
+  /// k-means runs on at most cells * max_points_per_centroid keys, a seeded sample of them
+  /// (FAISS's default is 256). On Brown keys 256, 1024 and 4096 gave the same memory quality
+  /// within the +-1% that k-means' local optima already vary by; 4096 cost 4x the time.
+  uint32_t max_points_per_centroid = 1024;
+};
+
+/// k-means (FAISS) on `keys`, keys.size() / dimension rows of `dimension` floats. Uses FAISS's
+/// OpenMP threads: call set_search_threads() first. Throws Error if there are fewer keys than
+/// cells, keys.size() is not a multiple of dimension, or cells is 0.
+Codebook train_codebook(std::span<const float> keys, uint32_t dimension,
+                        const CodebookOptions& options = {});
+
+}  // namespace residue
