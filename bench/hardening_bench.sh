@@ -11,22 +11,11 @@ cd "$(dirname "$0")/.."
 residued=${1:-build/residued}
 cli=${2:-build/residue}
 
+source scripts/lib/daemon.sh
 work=$(mktemp -d)
-daemon=""
-cleanup() {
-  [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-token=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cat > "$work/residued.toml" <<TOML
-listen = "127.0.0.1:0"
-data_dir = "data"
-[[tokens]]
-name = "bench"
-token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-roles = ["report", "read"]
+trap 'daemon_cleanup "$work"' EXIT
+token=bench-$(daemon_new_token)
+daemon_config "$work/residued.toml" "$token" <<TOML
 [[tasks]]
 name = "ones"
 protocol = "oue"
@@ -38,14 +27,12 @@ protocol = "mss"
 k = 20000
 epsilon = 2.0
 TOML
-"$residued" --config "$work/residued.toml" > "$work/daemon.out" 2> "$work/daemon.err" &
-daemon=$!
-for _ in $(seq 600); do grep -q "listening on" "$work/daemon.out" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.out" | head -n 1)
+daemon_start "$residued" "$work/residued.toml"
+url=$daemon_url
 auth=(-H "Authorization: Bearer $token")
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
-cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$daemon/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
+cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$daemon_pid/stat"; }
 u32le() { printf "\\$(printf %03o $(($1 & 255)))\\$(printf %03o $(($1 >> 8 & 255)))\\$(printf %03o $(($1 >> 16 & 255)))\\$(printf %03o $(($1 >> 24 & 255)))"; }
 
 # 1. 65,536 reports of 1024 one-bits each: 8 MB of payload (docs/wire_format.md "Batch").

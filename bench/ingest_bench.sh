@@ -6,31 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reports=${1:-2000000}
+source scripts/lib/daemon.sh
 work=$(mktemp -d)
-daemon=""
-cleanup() {
-  [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-token=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cat > "$work/residued.toml" <<TOML
-listen = "127.0.0.1:0"
-data_dir = "data"
-[[tokens]]
-name = "bench"
-token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+trap 'daemon_cleanup "$work"' EXIT
+token=bench-$(daemon_new_token)
+daemon_config "$work/residued.toml" "$token" <<TOML
 [[tasks]]
 name = "bench"
 protocol = "mss"
 k = 1024
 epsilon = 2.0
 TOML
-build/residued --config "$work/residued.toml" > "$work/daemon.out" 2> "$work/daemon.err" &
-daemon=$!
-for _ in $(seq 300); do grep -q "listening on" "$work/daemon.out" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.out")
+daemon_start build/residued "$work/residued.toml"
+url=$daemon_url
 for batch in 1000 10000; do
   for concurrency in 2 4; do
     build/residue loadgen --url "$url" --token "$token" --task bench --reports "$reports" \

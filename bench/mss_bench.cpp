@@ -7,18 +7,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <iostream>
-#include <set>
 #include <string>
 
 #include "data.h"
 #include "output.h"
-#include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/csprng.h"
 #include "residue/random/seeded_rng.h"
+#include "sections.h"
 #include "simulation.h"
 
 namespace residue {
@@ -198,24 +196,9 @@ void tolerance(bool smoke) {
 }  // namespace residue
 
 int main(int argc, char** argv) {
-  std::set<std::string> sections;
-  bool smoke = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) {
-      smoke = true;
-    } else {
-      sections.insert(argv[i]);
-    }
-  }
-  auto wanted = [&](const char* s) { return sections.empty() || sections.count(s) > 0; };
-  try {
-    if (wanted("accuracy")) residue::accuracy(smoke);
-    if (wanted("encode")) residue::encode(smoke);
-    if (wanted("decode")) residue::decode(smoke);
-    if (wanted("tolerance")) residue::tolerance(smoke);
-  } catch (const residue::Error& e) {
-    std::cerr << "residue_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return residue::run_sections("residue_bench", argc, argv,
+                               {{"accuracy", residue::accuracy},
+                                {"encode", residue::encode},
+                                {"decode", residue::decode},
+                                {"tolerance", residue::tolerance}});
 }

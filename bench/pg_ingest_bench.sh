@@ -17,16 +17,12 @@ reports=${1:-1000000}
 batch=${2:-1000}
 bindir=$(pg_config --bindir)
 hz=$(getconf CLK_TCK)
+source scripts/lib/daemon.sh
 work=$(mktemp -d)
-daemons=()
 as_pg=()
 [ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
-stop_daemons() {
-  for d in "${daemons[@]}"; do kill -TERM "$d" 2>/dev/null && wait "$d" 2>/dev/null || true; done
-  daemons=()
-}
-cleanup() {
-  stop_daemons
+cleanup() {  # the daemons before the server they write to
+  daemon_stop_all
   if [ -f "$work/pg/postmaster.pid" ]; then
     "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true
   fi
@@ -52,17 +48,11 @@ done
 postmaster=$(head -1 "$work/pg/postmaster.pid")
 psql() { "$bindir/psql" -h 127.0.0.1 -p "$port" -U residue -d postgres -qAt "$@"; }
 
-token=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+token=bench-$(daemon_new_token)
 write_config() {  # write_config FILE STORE_LINES
-  cat > "$1" <<TOML
-listen = "127.0.0.1:0"
-data_dir = "$work/data-$(basename "$1" .toml)"
+  daemon_config "$1" "$token" "$work/data-$(basename "$1" .toml)" <<TOML
 threads = 16
 $2
-[[tokens]]
-name = "bench"
-token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-roles = ["report", "read"]
 [[tasks]]
 name = "bench"
 protocol = "mss"
@@ -72,17 +62,9 @@ TOML
 }
 
 urls=()
-start_daemon() {  # start_daemon CONFIG: appends its pid to daemons and its URL to urls
-  rm -f "$1.out" "$1.err"  # a file of an earlier run must not answer the wait below
-  "$build/residued" --config "$1" > "$1.out" 2> "$1.err" &
-  daemons+=($!)
-  for _ in $(seq 300); do grep -q "listening on" "$1.out" 2>/dev/null && break; sleep 0.1; done
-  if ! grep -q "listening on" "$1.out"; then
-    echo "pg_ingest_bench: residued --config $1 did not start:" >&2
-    cat "$1.err" >&2
-    exit 1
-  fi
-  urls+=("$(grep -o 'http://[0-9.]*:[0-9]*' "$1.out")")
+start_daemon() {  # start_daemon CONFIG: appends its URL to urls
+  daemon_start "$build/residued" "$1"
+  urls+=("$daemon_url")
 }
 
 cpu_ticks() {  # user + system ticks of the given pids
@@ -97,10 +79,10 @@ run() {  # run LABEL CONCURRENCY: loadgen against the daemons in urls
   # The server's processes: the postmaster and its children (the daemons' sessions persist).
   local pg_pids="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
   local d0 p0 d1 p1 json
-  d0=$(cpu_ticks "${daemons[@]}"); p0=$(cpu_ticks $pg_pids)
+  d0=$(cpu_ticks "${daemon_pids[@]}"); p0=$(cpu_ticks $pg_pids)
   json=$("$build/residue" loadgen "${args[@]}" --token "$token" --task bench \
     --reports "$reports" --batch "$batch" --concurrency "$concurrency" --json)
-  d1=$(cpu_ticks "${daemons[@]}"); p1=$(cpu_ticks $pg_pids)
+  d1=$(cpu_ticks "${daemon_pids[@]}"); p1=$(cpu_ticks $pg_pids)
   # Transactions: the daemons' group commits (fresh daemons: their counters are this run's).
   local commits=0
   for u in "${urls[@]}"; do
@@ -123,7 +105,7 @@ for concurrency in 4 12; do
   urls=()
   start_daemon sqlite.toml
   run "sqlite" "$concurrency"
-  stop_daemons
+  daemon_stop_all
   rm -rf "$work/data-sqlite"
   for n in 1 2 3; do
     db="bench_${concurrency}_$n"
@@ -137,6 +119,6 @@ shard = $shard"
       start_daemon "pg$shard.toml"
     done
     run "postgres" "$concurrency"
-    stop_daemons
+    daemon_stop_all
   done
 done

@@ -13,10 +13,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstring>
 #include <iostream>
 #include <map>
-#include <set>
 #include <string>
 
 #include "data.h"
@@ -25,6 +23,7 @@
 #include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
+#include "sections.h"
 #include "simulation.h"
 
 namespace residue {
@@ -174,22 +173,6 @@ void large(bool smoke) {
 }  // namespace residue
 
 int main(int argc, char** argv) {
-  std::set<std::string> sections;
-  bool smoke = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) {
-      smoke = true;
-    } else {
-      sections.insert(argv[i]);
-    }
-  }
-  auto wanted = [&](const char* s) { return sections.empty() || sections.count(s) > 0; };
-  try {
-    if (wanted("paper")) residue::paper(smoke);
-    if (wanted("large")) residue::large(smoke);
-  } catch (const residue::Error& e) {
-    std::cerr << "residue_protocols_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return residue::run_sections("residue_protocols_bench", argc, argv,
+                               {{"paper", residue::paper}, {"large", residue::large}});
 }

@@ -22,10 +22,7 @@ struct CompareOptions {
   ProtocolOptions protocols;
   uint32_t k = 0;
   std::vector<double> epsilons;
-  uint64_t n = 0;
-  std::string data = "zipf:1.1";
-  uint32_t trials = 10;
-  uint64_t seed = 1;
+  PopulationOptions population;
   std::string out;
   bool json = false;
 };
@@ -67,8 +64,9 @@ void write_charts(const std::filesystem::path& dir, const nlohmann::json& rows,
     const char* field;
     ChartSpec spec;
   };
-  const std::string setting = " (k=" + std::to_string(o.k) + ", n=" + std::to_string(o.n) + ", " +
-                              o.data + ", " + std::to_string(o.trials) + " trials)";
+  const std::string setting = " (k=" + std::to_string(o.k) +
+                              ", n=" + std::to_string(o.population.n) + ", " + o.population.data +
+                              ", " + std::to_string(o.population.trials) + " trials)";
   const std::vector<Chart> charts = {
       {"mse.svg", "mse", {"Mean squared error" + setting, "epsilon", "MSE, frequency scale", true}},
       {"bits.svg", "bits_mean", {"Report size" + setting, "epsilon", "bits per report", true}},
@@ -97,7 +95,7 @@ void write_charts(const std::filesystem::path& dir, const nlohmann::json& rows,
 void run(const CompareOptions& o) {
   if (o.epsilons.empty()) throw Error("--eps needs at least one value.");
   if (o.out.empty()) throw Error("--out needs a directory.");
-  const Distribution data = load_distribution(o.data, o.k);
+  const Distribution data = load_distribution(o.population.data, o.k);
   const std::filesystem::path dir(o.out);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -110,12 +108,12 @@ void run(const CompareOptions& o) {
     std::vector<Protocol> protocols;
     for (const BuiltProtocol& b : build_protocols(o.protocols, o.k, eps))
       protocols.push_back(b.protocol);
-    const std::size_t total = o.epsilons.size() * protocols.size() * o.trials;
+    const std::size_t total = o.epsilons.size() * protocols.size() * o.population.trials;
     // Same seed for every epsilon: trial t samples the same population throughout.
-    const std::vector<ProtocolResult> results = run_simulation(
-        {.k = o.k, .epsilon = eps, .n = o.n, .trials = o.trials, .seed = o.seed}, data, protocols,
-        [&](std::size_t d, std::size_t) { bar.update(done + d, total); });
-    done += protocols.size() * o.trials;
+    const std::vector<ProtocolResult> results =
+        run_simulation(o.population.config(o.k, eps), data, protocols,
+                       [&](std::size_t d, std::size_t) { bar.update(done + d, total); });
+    done += protocols.size() * o.population.trials;
     for (const ProtocolResult& r : results) rows.push_back(row_of(r, eps));
   }
 
@@ -129,8 +127,12 @@ void run(const CompareOptions& o) {
     }
     csv << "\n";
   }
-  const nlohmann::json out = {{"k", o.k},           {"n", o.n},       {"data", o.data},
-                              {"trials", o.trials}, {"seed", o.seed}, {"epsilons", o.epsilons},
+  const nlohmann::json out = {{"k", o.k},
+                              {"n", o.population.n},
+                              {"data", o.population.data},
+                              {"trials", o.population.trials},
+                              {"seed", o.population.seed},
+                              {"epsilons", o.epsilons},
                               {"results", rows}};
   write_file(dir / "results.csv", csv.str());
   write_file(dir / "results.json", out.dump(2) + "\n");
@@ -167,16 +169,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--eps", o->epsilons, "Privacy budgets, comma-separated")
       ->required()
       ->delimiter(',');
-  cmd->add_option("--n", o->n, "Clients (reports) per trial")
-      ->required()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--data", o->data, "zipf:S | uniform | spike | file:PATH")->capture_default_str();
-  cmd->add_option("--trials", o->trials, "Independent trials")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", o->seed, "Seed of the simulation (not private)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  o->population.add_to(*cmd);
   cmd->add_option("--out", o->out, "Directory for results.csv, results.json and the SVG charts")
       ->required();
   cmd->add_flag("--json", o->json, "Also print the JSON on stdout");

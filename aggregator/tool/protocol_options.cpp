@@ -56,4 +56,21 @@ std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint3
   return out;
 }
 
+void PopulationOptions::add_to(CLI::App& command) {
+  command.add_option("--n", n, "Clients (reports) per trial")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--data", data, "zipf:S | uniform | spike | file:PATH")->capture_default_str();
+  command.add_option("--trials", trials, "Independent trials")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--seed", seed, "Seed of the simulation (not private)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+}
+
+SimulationConfig PopulationOptions::config(uint32_t k, double epsilon) const {
+  return {.k = k, .epsilon = epsilon, .n = n, .trials = trials, .seed = seed};
+}
+
 }  // namespace residue

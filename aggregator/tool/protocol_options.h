@@ -1,5 +1,6 @@
 // The protocol flags shared by subcommands that build protocols (--protocol, --ell,
-// --max-inflation, --moduli) and how they become validated Protocols.
+// --max-inflation, --moduli) and how they become validated Protocols; the population flags of
+// the subcommands that simulate (--n, --data, --trials, --seed).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 
 #include "residue/protocols/protocol.h"
 #include "residue/rns/moduli.h"
+#include "simulation.h"
 
 namespace residue {
 
@@ -35,5 +37,17 @@ struct BuiltProtocol {
 /// Throws Error naming the bad argument.
 std::vector<BuiltProtocol> build_protocols(const ProtocolOptions& options, uint32_t k,
                                            double epsilon);
+
+/// The simulated population of `residue simulate` and `residue compare`.
+struct PopulationOptions {
+  uint64_t n = 0;
+  std::string data = "zipf:1.1";
+  uint32_t trials = 10;
+  uint64_t seed = 1;
+
+  /// Registers --n (required), --data, --trials, --seed.
+  void add_to(CLI::App& command);
+  SimulationConfig config(uint32_t k, double epsilon) const;
+};
 
 }  // namespace residue

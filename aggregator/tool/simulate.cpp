@@ -19,10 +19,7 @@ struct SimulateOptions {
   ProtocolOptions protocols;
   uint32_t k = 0;
   double epsilon = 0;
-  uint64_t n = 0;
-  std::string data = "zipf:1.1";
-  uint32_t trials = 10;
-  uint64_t seed = 1;
+  PopulationOptions population;
   uint32_t top = 0;
   bool json = false;
 };
@@ -45,13 +42,14 @@ nlohmann::json top_values(const SimulateOptions& o, const Distribution& data,
   for (uint32_t v : order) {
     rows.push_back({{"value", label(data, v)},
                     {"index", v},
-                    {"true_count", truth[v] * static_cast<double>(o.n)}});
+                    {"true_count", truth[v] * static_cast<double>(o.population.n)}});
   }
   for (const ProtocolResult& r : results) {
     const std::vector<double> se = r.protocol.standard_errors(r.last_tally, r.last_estimate, order);
     for (std::size_t i = 0; i < order.size(); ++i) {
       rows[i]["estimates"][r.protocol.params().protocol] = {
-          {"count", r.last_estimate.count(order[i])}, {"stderr", se[i] * static_cast<double>(o.n)}};
+          {"count", r.last_estimate.count(order[i])},
+          {"stderr", se[i] * static_cast<double>(o.population.n)}};
     }
   }
   return rows;
@@ -62,10 +60,10 @@ nlohmann::json to_json(const SimulateOptions& o, const Distribution& data,
                        const std::vector<ProtocolResult>& results) {
   nlohmann::json out = {{"k", o.k},
                         {"epsilon", o.epsilon},
-                        {"n", o.n},
-                        {"data", o.data},
-                        {"trials", o.trials},
-                        {"seed", o.seed},
+                        {"n", o.population.n},
+                        {"data", o.population.data},
+                        {"trials", o.population.trials},
+                        {"seed", o.population.seed},
                         {"results", nlohmann::json::array()}};
   if (!data.note().empty()) out["data_note"] = data.note();
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -102,8 +100,9 @@ nlohmann::json to_json(const SimulateOptions& o, const Distribution& data,
 void print_human(const SimulateOptions& o, const Distribution& data,
                  const std::vector<BuiltProtocol>& built,
                  const std::vector<ProtocolResult>& results) {
-  std::cout << "simulate: k=" << o.k << " eps=" << o.epsilon << " n=" << o.n << " data=" << o.data
-            << " trials=" << o.trials << " seed=" << o.seed << "\n";
+  std::cout << "simulate: k=" << o.k << " eps=" << o.epsilon << " n=" << o.population.n
+            << " data=" << o.population.data << " trials=" << o.population.trials
+            << " seed=" << o.population.seed << "\n";
   if (!data.note().empty()) std::cout << "data: " << data.note() << "\n";
   std::cout << "\n";
   Table t({"protocol", "mse", "mse_theory", "mse/theory", "bits_mean", "bits_max", "entropy",
@@ -118,7 +117,7 @@ void print_human(const SimulateOptions& o, const Distribution& data,
   std::cout << "\noverall error, root mean squared error per value in counts (n x sqrt(mse)):";
   for (const ProtocolResult& r : results) {
     std::cout << ' ' << r.protocol.params().protocol << ' '
-              << format_number(static_cast<double>(o.n) * std::sqrt(r.mse));
+              << format_number(static_cast<double>(o.population.n) * std::sqrt(r.mse));
   }
   std::cout << "\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -161,21 +160,12 @@ void add_simulate_command(CLI::App& app) {
   o->protocols.add_to(*cmd);
   cmd->add_option("--k", o->k, "Domain size")->required()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eps", o->epsilon, "Privacy budget epsilon per report")->required();
-  cmd->add_option("--n", o->n, "Clients (reports) per trial")
-      ->required()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--data", o->data, "zipf:S | uniform | spike | file:PATH")->capture_default_str();
-  cmd->add_option("--trials", o->trials, "Independent trials")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", o->seed, "Seed of the simulation (not private)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  o->population.add_to(*cmd);
   cmd->add_option("--top", o->top, "Also show the N most frequent values of the last trial")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", o->json, "One JSON object on stdout");
   cmd->callback([o] {
-    const Distribution data = load_distribution(o->data, o->k);
+    const Distribution data = load_distribution(o->population.data, o->k);
     std::vector<BuiltProtocol> built;
     {
       ProgressBar bar("choosing protocol parameters");
@@ -187,9 +177,9 @@ void add_simulate_command(CLI::App& app) {
     std::vector<ProtocolResult> results;
     {
       ProgressBar bar("simulating");
-      results = run_simulation(
-          {.k = o->k, .epsilon = o->epsilon, .n = o->n, .trials = o->trials, .seed = o->seed}, data,
-          protocols, [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
+      results =
+          run_simulation(o->population.config(o->k, o->epsilon), data, protocols,
+                         [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
     }
     if (o->json) {
       std::cout << to_json(*o, data, built, results).dump(2) << "\n";

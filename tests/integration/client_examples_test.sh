@@ -6,38 +6,23 @@
 set -euo pipefail
 residued=$1 example_c=$2 example_cpp=$3
 
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/../../scripts/lib/daemon.sh"
 work=$(mktemp -d)
-daemon=""
-cleanup() {
-  [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAILED: $*"; cat "$work/daemon.err" 2>/dev/null || true; exit 1; }
+trap 'daemon_cleanup "$work"' EXIT
+fail() { echo "FAILED: $*"; cat "$work/residued.err" 2>/dev/null || true; exit 1; }
 
 token=example-token-0123456789abcdef
 printf '%s\n' the of and to a in is you > "$work/words.txt"
-cat > "$work/residued.toml" <<TOML
-listen = "127.0.0.1:0"
-data_dir = "data"
-[[tokens]]
-name = "examples"
-token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-roles = ["report", "read"]
+daemon_config "$work/residued.toml" "$token" <<TOML
 [[tasks]]
 name = "words"
 protocol = "mss"
 epsilon = 2.0
 dictionary = "words.txt"
 TOML
-"$residued" --config "$work/residued.toml" > "$work/daemon.out" 2> "$work/daemon.err" &
-daemon=$!
-for _ in $(seq 100); do
-  grep -q "listening on" "$work/daemon.out" 2>/dev/null && break
-  kill -0 "$daemon" 2>/dev/null || fail "residued did not start"
-  sleep 0.1
-done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.out") || fail "residued did not say where it listens"
+daemon_start "$residued" "$work/residued.toml"
+url=$daemon_url
 
 "$example_c" "$url" "$token" words "$work/device-c" the of the and you || fail "the C example"
 "$example_cpp" "$url" "$token" words "$work/device-cpp" a in is || fail "the C++ example"
