@@ -13,9 +13,9 @@
 #include <span>
 #include <string_view>
 
+#include "residue/protocols/mss_moduli.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/protocol.h"
-#include "residue/rns/moduli.h"
 
 namespace residue {
 

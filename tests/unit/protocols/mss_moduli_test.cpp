@@ -1,5 +1,7 @@
 // Moduli evaluation and search: predicted inflation against the published table
 // (protocols.md 14.3), and the search's choice against its contract.
+#include "residue/protocols/mss_moduli.h"
+
 #include <catch2/catch.hpp>
 
 #include "residue/core/error.h"
