@@ -316,7 +316,7 @@ struct HadamardSetup {
 
 HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
   if (params.protocol != "hr")
-    throw Error("make_hadamard_response: protocol is \"" + params.protocol + "\".");
+    throw Error("make_hr: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   check_unused_params(params, {});
   const HadamardLayout layout = hadamard_layout(params.k, params.epsilon);
@@ -353,14 +353,14 @@ HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
 
 }  // namespace
 
-Protocol make_hadamard_response(const ProtocolParams& params) {
+Protocol make_hr(const ProtocolParams& params) {
   const HadamardSetup s = setup_hadamard_response(params);
   return Protocol(s.client.params, s.client.shape, s.client.encoder,
                   std::make_shared<HadamardEstimator>(s.model),
                   std::make_shared<HadamardAttack>(s.model));
 }
 
-ClientProtocol make_hadamard_response_client(const ProtocolParams& params) {
+ClientProtocol make_hr_client(const ProtocolParams& params) {
   return setup_hadamard_response(params).client;
 }
 

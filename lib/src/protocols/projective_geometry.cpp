@@ -199,7 +199,7 @@ class PgrAttack final : public Attack {
 
 void check_params(const ProtocolParams& params) {
   if (params.protocol != "pgr") {
-    throw Error("make_projective_geometry: protocol is \"" + params.protocol + "\".");
+    throw Error("make_pgr: protocol is \"" + params.protocol + "\".");
   }
   check_k_and_epsilon(params);
   check_unused_params(params, {});
@@ -246,15 +246,15 @@ Protocol build(const PgrSetup& s) {
 
 }  // namespace
 
-Protocol make_projective_geometry(const ProtocolParams& params) {
+Protocol make_pgr(const ProtocolParams& params) {
   return build(setup_pgr(params));
 }
 
-ClientProtocol make_projective_geometry_client(const ProtocolParams& params) {
+ClientProtocol make_pgr_client(const ProtocolParams& params) {
   return setup_pgr(params).client;
 }
 
-Protocol make_projective_geometry_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
+Protocol make_pgr_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
   check_params(params);
   return build(setup(params, projective_geometry_rates_for(q, t, params.epsilon)));
 }

@@ -189,7 +189,7 @@ struct SubsetSelectionSetup {
 
 SubsetSelectionSetup setup_subset_selection(const ProtocolParams& params) {
   if (params.protocol != "ss")
-    throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
+    throw Error("make_ss: protocol is \"" + params.protocol + "\".");
   check_k_and_epsilon(params);
   check_unused_params(params, {.subset_sizes = true});
   if (params.subset_sizes.size() > 1) {
@@ -210,7 +210,7 @@ SubsetSelectionSetup setup_subset_selection(const ProtocolParams& params) {
 
 }  // namespace
 
-Protocol make_subset_selection(const ProtocolParams& params) {
+Protocol make_ss(const ProtocolParams& params) {
   const SubsetSelectionSetup s = setup_subset_selection(params);
   const SubsetSelectionRates& r = s.rates;
   return Protocol(s.client.params, s.client.shape, s.client.encoder,
@@ -220,7 +220,7 @@ Protocol make_subset_selection(const ProtocolParams& params) {
                   std::make_shared<SubsetSelectionAttack>(r));
 }
 
-ClientProtocol make_subset_selection_client(const ProtocolParams& params) {
+ClientProtocol make_ss_client(const ProtocolParams& params) {
   return setup_subset_selection(params).client;
 }
 
