@@ -9,6 +9,8 @@
 
 #include "protocols/galois_field.h"
 #include "protocols/local_hash_family.h"
+#include "protocols/protocol_setup.h"
+#include "protocols/pure_estimator.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
@@ -31,32 +33,24 @@ uint64_t previous_supported(uint64_t x) {
 }
 
 // The probabilities of one report, each computed without cancellation (epsilon up to 50).
+// OLH is pure (docs/protocols/olh.md): the report (s, y) supports {v : H_s(v) = y}.
 struct OlhRates {
-  double p = 0;           // P[y = H_s(x)]: GRR keeps the bucket
-  double not_p = 0;       // 1 - p
-  double q = 0;           // P[y = b] for each other bucket b
-  double q_star = 0;      // P[H_s(v) = y | x != v] = q + (p - q) c: the support rate
-  double not_q_star = 0;  // 1 - q_star
-  double gap = 0;         // p - q_star = (p - q)(1 - c)
-
-  // Exact Var[f_v] for true frequency f and n reports (protocols.md section 1).
-  double variance(double f, double n) const {
-    return (f * p * not_p + (1 - f) * q_star * not_q_star) / (n * gap * gap);
-  }
-  double variance_constant() const { return q_star * not_q_star / (gap * gap); }
+  // p = P[y = H_s(x)] (GRR keeps the bucket); the support rate q* = P[H_s(v) = y | x != v]
+  // = q + (p - q) c; gap = p - q* = (p - q)(1 - c).
+  PureRates pure;
+  double q = 0;  // P[y = b] for each other bucket b
 };
 
 OlhRates olh_rates(uint64_t g, double c, double epsilon) {
   const double e = std::exp(epsilon), gd = static_cast<double>(g), denominator = e + gd - 1;
   const double grr_gap = std::expm1(epsilon) / denominator;
-  OlhRates r;
-  r.p = e / denominator;
-  r.not_p = (gd - 1) / denominator;
-  r.q = 1 / denominator;
-  r.q_star = r.q + grr_gap * c;
-  r.not_q_star = (e + gd - 2) / denominator - grr_gap * c;
-  r.gap = grr_gap * (1 - c);
-  return r;
+  const double q = 1 / denominator;
+  return {.pure = {.p = e / denominator,
+                   .not_p = (gd - 1) / denominator,
+                   .q = q + grr_gap * c,
+                   .not_q = (e + gd - 2) / denominator - grr_gap * c,
+                   .gap = grr_gap * (1 - c)},
+          .q = q};
 }
 
 }  // namespace
@@ -71,8 +65,8 @@ LocalHashDesign local_hash_design(uint32_t k, double epsilon) {
   const uint64_t lo = previous_supported(static_cast<uint64_t>(std::floor(target)));
   const uint64_t hi = next_supported(static_cast<uint64_t>(std::ceil(target)));
   const LocalHashPool lo_pool = local_hash_pool(k, lo), hi_pool = local_hash_pool(k, hi);
-  const bool take_hi = olh_rates(hi, hi_pool.collision_rate, epsilon).variance_constant() <
-                       olh_rates(lo, lo_pool.collision_rate, epsilon).variance_constant();
+  const bool take_hi = olh_rates(hi, hi_pool.collision_rate, epsilon).pure.variance_constant() <
+                       olh_rates(lo, lo_pool.collision_rate, epsilon).pure.variance_constant();
   const uint64_t g = take_hi ? hi : lo;
   const LocalHashPool& pool = take_hi ? hi_pool : lo_pool;
   check_pool_size(k, g, pool, "epsilon = " + std::to_string(epsilon));
@@ -85,11 +79,8 @@ LocalHashDesign local_hash_design(uint32_t k, double epsilon) {
 namespace {
 
 struct OlhModel {
-  OlhModel(std::string id_in, LocalHashFamily family_in, OlhRates rates_in)
-      : id(std::move(id_in)),
-        family(std::move(family_in)),
-        rates(rates_in),
-        keep(rates_in.p, rates_in.not_p) {}
+  OlhModel(LocalHashFamily family_in, OlhRates rates_in)
+      : family(std::move(family_in)), rates(rates_in), keep(rates_in.pure.p, rates_in.pure.not_p) {}
 
   // Bucket sizes |{v : H_s(v) = y}| at [s g + y] and the empty buckets of each seed, for
   // the attack's exact success rate: O(S (G + g k / G)), computed once on first use.
@@ -106,7 +97,6 @@ struct OlhModel {
     });
   }
 
-  std::string id;
   LocalHashFamily family;
   OlhRates rates;
   Coin keep;  // GRR keeps the bucket: exact on the rarer of p and 1 - p
@@ -144,79 +134,28 @@ class OlhEncoder final : public Encoder {
     const LocalHashFamily& family = model_->family;
     if (value >= family.k()) throw Error(outside(value, family.k()));
     const bool kept = report.items[0] == family.hash(report.block, value);
-    return (kept ? model_->rates.p : model_->rates.q) / static_cast<double>(family.seeds());
+    return (kept ? model_->rates.pure.p : model_->rates.q) / static_cast<double>(family.seeds());
   }
 
  private:
   std::shared_ptr<const OlhModel> model_;
 };
 
-class OlhEstimator final : public Estimator {
- public:
-  explicit OlhEstimator(std::shared_ptr<const OlhModel> model) : model_(std::move(model)) {}
-
-  // C_v = sum_s count[s][H_s(v)] over the seeds that have reports: O(min(n, S) k) field
-  // additions, then f_v = (C_v / n - q*) / (p - q*).
-  Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
-    check(tally);
-    const uint64_t n = tally.total_reports();
-    if (n == 0) throw Error("olh: the tally holds no reports.");
-    const LocalHashFamily& family = model_->family;
-    std::vector<uint64_t> support(family.k(), 0);
-    for (uint32_t s = 0; s < family.seeds(); ++s) {
-      if (tally.reports(s) != 0) family.add_support_counts(s, tally.counts(s), support);
-    }
-    const OlhRates& r = model_->rates;
-    const double nd = static_cast<double>(n);
-    Estimate e;
-    e.reports = n;
-    e.frequencies.resize(family.k());
-    for (uint32_t v = 0; v < family.k(); ++v)
-      e.frequencies[v] = (static_cast<double>(support[v]) / nd - r.q_star) / r.gap;
-    return e;
-  }
-
-  double mean_variance(std::span<const double> f, uint64_t n) const override {
-    check_size(f);
-    double sum = 0;
-    for (double fv : f) sum += model_->rates.variance(fv, static_cast<double>(n));
-    return sum / static_cast<double>(f.size());
-  }
-
-  std::vector<double> variances(std::span<const double> f, const Tally& tally,
-                                std::span<const uint32_t> values) const override {
-    check(tally);
-    check_size(f);
-    const uint32_t k = model_->family.k();
-    std::vector<double> out;
-    out.reserve(values.size());
-    for (uint32_t v : values) {
-      if (v >= k) throw Error(outside(v, k));
-      out.push_back(model_->rates.variance(f[v], static_cast<double>(tally.total_reports())));
-    }
-    return out;
-  }
-
- private:
-  void check(const Tally& tally) const {
-    const LocalHashFamily& family = model_->family;
-    if (tally.protocol_id() != model_->id || tally.block_count() != family.seeds() ||
-        tally.universe(0) != family.buckets()) {
-      throw Error("olh: the tally is for \"" + tally.protocol_id() + "\" with " +
-                  std::to_string(tally.block_count()) + " blocks, not this " + model_->id +
-                  " protocol with S = " + std::to_string(family.seeds()) +
-                  " seeds of g = " + std::to_string(family.buckets()) + " buckets.");
-    }
-  }
-  void check_size(std::span<const double> f) const {
-    if (f.size() != model_->family.k()) {
-      throw Error("olh: expected " + std::to_string(model_->family.k()) + " frequencies, got " +
-                  std::to_string(f.size()) + ".");
-    }
-  }
-
-  std::shared_ptr<const OlhModel> model_;
-};
+// C_v = sum_s count[s][H_s(v)] over the seeds that have reports: O(min(n, S) k) field
+// additions.
+SupportTally olh_support(const LocalHashFamily& family) {
+  return {.blocks = family.seeds(),
+          .universe = family.buckets(),
+          .described = "with S = " + std::to_string(family.seeds()) +
+                       " seeds of g = " + std::to_string(family.buckets()) + " buckets",
+          .support_counts = [family](const Tally& tally) {
+            std::vector<uint64_t> support(family.k(), 0);
+            for (uint32_t s = 0; s < family.seeds(); ++s) {
+              if (tally.reports(s) != 0) family.add_support_counts(s, tally.counts(s), support);
+            }
+            return std::vector<double>(support.begin(), support.end());
+          }};
+}
 
 // The attacker guesses a uniform element of the preimage {v : H_s(v) = y}, or a uniform
 // value when it is empty (protocols.md section 10). It is right with probability
@@ -256,7 +195,7 @@ class OlhAttack final : public Attack {
     double sum = 0;
     for (uint32_t s = 0; s < family.seeds(); ++s) {
       const uint32_t size = model_->bucket_sizes[std::size_t{s} * g + family.hash(s, value)];
-      sum += r.p / size + r.q * model_->empty_buckets[s] / k;
+      sum += r.pure.p / size + r.q * model_->empty_buckets[s] / k;
     }
     return sum / family.seeds();
   }
@@ -265,17 +204,9 @@ class OlhAttack final : public Attack {
   std::shared_ptr<const OlhModel> model_;
 };
 
-// What both factories share: validation, the completed params, the model and the client half.
 // The encoder needs the hash family's hash() alone; its scans serve the estimator and attack.
-struct OlhSetup {
-  ClientProtocol client;
-  std::shared_ptr<const OlhModel> model;
-};
-
-OlhSetup setup_olh(const ProtocolParams& params) {
-  if (params.protocol != "olh") throw Error("make_olh: protocol is \"" + params.protocol + "\".");
-  check_k_and_epsilon(params);
-  check_unused_params(params, {.seeds = true});
+ProtocolSetup<std::shared_ptr<const OlhModel>> setup_olh(const ProtocolParams& params) {
+  check_protocol_params(params, "olh", {.seeds = true});
   const LocalHashDesign design = local_hash_design(params.k, params.epsilon);
   if (params.seeds != 0 && params.seeds != design.seeds) {
     throw Error("olh: seeds must be 0 (the default) or " + std::to_string(design.seeds) +
@@ -288,7 +219,7 @@ OlhSetup setup_olh(const ProtocolParams& params) {
   p.seeds = design.seeds;
   std::string id = protocol_id(p);
   auto model =
-      std::make_shared<const OlhModel>(id, LocalHashFamily(p.k, design.buckets),
+      std::make_shared<const OlhModel>(LocalHashFamily(p.k, design.buckets),
                                        olh_rates(design.buckets, design.collision_rate, p.epsilon));
   ReportShape shape{std::vector<BlockShape>(design.seeds, BlockShape{design.buckets, 1})};
   return {.client = {.params = std::move(p),
@@ -301,9 +232,12 @@ OlhSetup setup_olh(const ProtocolParams& params) {
 }  // namespace
 
 Protocol make_olh(const ProtocolParams& params) {
-  const OlhSetup s = setup_olh(params);
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  std::make_shared<OlhEstimator>(s.model), std::make_shared<OlhAttack>(s.model));
+  const auto s = setup_olh(params);
+  const LocalHashFamily& family = s.model->family;
+  return full_protocol(
+      s.client,
+      make_pure_estimator(s.client.id, "olh", family.k(), s.model->rates.pure, olh_support(family)),
+      std::make_shared<OlhAttack>(s.model));
 }
 
 ClientProtocol make_olh_client(const ProtocolParams& params) {
