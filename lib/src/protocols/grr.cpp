@@ -58,7 +58,7 @@ class GrrEncoder final : public Encoder {
   Coin keep_;
 };
 
-// The attacker guesses the reported value (protocols.md section 10): right with probability p.
+// The attacker guesses the reported value (docs/attacks.md): right with probability p.
 class GrrAttack final : public Attack {
  public:
   explicit GrrAttack(GrrRates rates) : rates_(rates) {}

@@ -158,8 +158,8 @@ SupportTally olh_support(const LocalHashFamily& family) {
 }
 
 // The attacker guesses a uniform element of the preimage {v : H_s(v) = y}, or a uniform
-// value when it is empty (protocols.md section 10). It is right with probability
-// (1/S) sum_s [ p / |pre_s(H_s(x))| + q e_s / k ], e_s the empty buckets of seed s.
+// value when it is empty (docs/protocols/olh.md, "Reconstruction attack"). It is right with
+// probability (1/S) sum_s [ p / |pre_s(H_s(x))| + q e_s / k ], e_s the empty buckets of seed s.
 class OlhAttack final : public Attack {
  public:
   explicit OlhAttack(std::shared_ptr<const OlhModel> model) : model_(std::move(model)) {}

@@ -82,9 +82,9 @@ SupportTally pgr_support(std::shared_ptr<const PgrModel> model) {
           }};
 }
 
-// The attacker guesses a uniform element of S_u n [0, k), the values the report u supports
-// (protocols.md 10), or a uniform value when that set is empty. With m_u = |S_u n [0, k)| and
-// E = #{u : m_u = 0}, the guess is right with probability
+// The attacker guesses a uniform element of S_u n [0, k), the values the report u supports,
+// or a uniform value when that set is empty (docs/protocols/pgr.md, "Reconstruction attack").
+// With m_u = |S_u n [0, k)| and E = #{u : m_u = 0}, the guess is right with probability
 //   success(x) = e^eps p sum_{u on S_x} 1/m_u + p E / k
 // (u on S_x <=> x in S_u, and then m_u >= 1). Both m (the decoder applied to the indicator
 // of [0, k)) and the sums of 1/m_u (the decoder applied to 1/m) take O(K q t), once, on

@@ -160,11 +160,12 @@ class UnaryEncoder final : public Encoder {
   double log_p_, log_not_p_, log_q_, log_not_q_;
 };
 
-// The attacker picks a uniform 1-bit, or a uniform value when there is none (protocols.md
-// 4.4 and 10). With M ~ Binomial(k - 1, q) noise ones, the guess is right with probability
+// The attacker picks a uniform 1-bit, or a uniform value when there is none (docs/attacks.md).
+// With M ~ Binomial(k - 1, q) noise ones, the guess is right with probability
 // p E[1 / (1 + M)] + (1 - p) P[M = 0] / k, and E[1 / (1 + M)] = (1 - (1-q)^k) / (k q):
 //   success = p (1 - (1-q)^k) / (k q) + (1 - p) (1-q)^(k-1) / k,
-// the same for every value. This is the closed form of the binomial sum of 4.4.
+// the same for every value: the closed form of the binomial sum (docs/protocols/oue.md,
+// "Reconstruction attack").
 class UnaryAttack final : public Attack {
  public:
   explicit UnaryAttack(UnaryRates rates) : rates_(rates) {

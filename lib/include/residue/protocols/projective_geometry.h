@@ -19,7 +19,7 @@
 
 namespace residue {
 
-/// The geometry and probabilities of PGR (protocols.md 7.2-7.4), notation of the paper.
+/// The geometry and probabilities of PGR (docs/protocols/pgr.md), notation of the paper.
 struct ProjectiveGeometryRates {
   /// Field size: the smallest odd prime >= ceil(e^eps + 1).
   uint32_t q = 0;
