@@ -390,8 +390,7 @@ TEST_CASE("pgr rejects bad parameters with a message naming them", "[pgr]") {
                     Catch::Contains("subset_sizes"));
   CHECK_THROWS_WITH(make_protocol({.protocol = "pgr", .k = 10, .epsilon = 1, .seeds = 4}),
                     Catch::Contains("seeds") && Catch::Contains("4"));
-  CHECK_THROWS_WITH(make_pgr({.protocol = "ss", .k = 10, .epsilon = 1}),
-                    Catch::Contains("\"ss\""));
+  CHECK_THROWS_WITH(make_pgr({.protocol = "ss", .k = 10, .epsilon = 1}), Catch::Contains("\"ss\""));
   // K too large: k = 10^6 at eps = 4.5 needs PG(4, 97) with 89 million points.
   CHECK_THROWS_WITH(pgr(1000000, 4.5), Catch::Contains("k = 1000000") && Catch::Contains("2^26"));
   CHECK_THROWS_WITH(pgr(10, 20.0), Catch::Contains("epsilon") && Catch::Contains("2^26"));
