@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "residue/protocols/mss_moduli.h"
 #include "residue/protocols/protocol.h"
-#include "residue/rns/moduli.h"
 #include "simulation.h"
 
 namespace residue {

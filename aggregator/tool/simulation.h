@@ -17,7 +17,6 @@
 
 #include "data.h"
 #include "residue/protocols/protocol.h"
-#include "residue/rns/moduli.h"
 
 namespace residue {
 

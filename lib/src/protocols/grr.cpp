@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/protocol_setup.h"
 #include "protocols/pure_estimator.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
@@ -57,7 +58,7 @@ class GrrEncoder final : public Encoder {
   Coin keep_;
 };
 
-// The attacker guesses the reported value (protocols.md section 10): right with probability p.
+// The attacker guesses the reported value (docs/attacks.md): right with probability p.
 class GrrAttack final : public Attack {
  public:
   explicit GrrAttack(GrrRates rates) : rates_(rates) {}
@@ -69,31 +70,24 @@ class GrrAttack final : public Attack {
   GrrRates rates_;
 };
 
-// What both factories share: validation, the rates and the client half.
-struct GrrSetup {
-  ClientProtocol client;
-  GrrRates rates;
-};
-
-GrrSetup setup_grr(const ProtocolParams& params) {
-  if (params.protocol != "grr") throw Error("make_grr: protocol is \"" + params.protocol + "\".");
-  check_k_and_epsilon(params);
-  check_unused_params(params, {});
+ProtocolSetup<GrrRates> setup_grr(const ProtocolParams& params) {
+  check_protocol_params(params, "grr", {});
   const GrrRates rates = grr_rates(params.k, params.epsilon);
   return {.client = {.params = params,
                      .id = protocol_id(params),
                      .shape = {{BlockShape{params.k, 1}}},
                      .encoder = std::make_shared<GrrEncoder>(rates)},
-          .rates = rates};
+          .model = rates};
 }
 
 }  // namespace
 
 Protocol make_grr(const ProtocolParams& params) {
-  const GrrSetup s = setup_grr(params);
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  make_support_count_estimator(s.client.id, "grr", s.rates.k, s.rates.pure),
-                  std::make_shared<GrrAttack>(s.rates));
+  const ProtocolSetup<GrrRates> s = setup_grr(params);
+  return full_protocol(
+      s.client,
+      make_pure_estimator(s.client.id, "grr", s.model.k, s.model.pure, counted_support(s.model.k)),
+      std::make_shared<GrrAttack>(s.model));
 }
 
 ClientProtocol make_grr_client(const ProtocolParams& params) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/protocol_setup.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
@@ -308,17 +309,8 @@ HadamardLayout hadamard_layout(uint32_t k, double epsilon) {
 
 namespace {
 
-// What both factories share: validation, the model and the client half.
-struct HadamardSetup {
-  ClientProtocol client;
-  std::shared_ptr<const HadamardModel> model;
-};
-
-HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
-  if (params.protocol != "hr")
-    throw Error("make_hadamard_response: protocol is \"" + params.protocol + "\".");
-  check_k_and_epsilon(params);
-  check_unused_params(params, {});
+ProtocolSetup<std::shared_ptr<const HadamardModel>> setup_hr(const ProtocolParams& params) {
+  check_protocol_params(params, "hr", {});
   const HadamardLayout layout = hadamard_layout(params.k, params.epsilon);
   auto model = std::make_shared<HadamardModel>();
   HadamardModel& m = *model;
@@ -353,15 +345,14 @@ HadamardSetup setup_hadamard_response(const ProtocolParams& params) {
 
 }  // namespace
 
-Protocol make_hadamard_response(const ProtocolParams& params) {
-  const HadamardSetup s = setup_hadamard_response(params);
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  std::make_shared<HadamardEstimator>(s.model),
-                  std::make_shared<HadamardAttack>(s.model));
+Protocol make_hr(const ProtocolParams& params) {
+  const auto s = setup_hr(params);
+  return full_protocol(s.client, std::make_shared<HadamardEstimator>(s.model),
+                       std::make_shared<HadamardAttack>(s.model));
 }
 
-ClientProtocol make_hadamard_response_client(const ProtocolParams& params) {
-  return setup_hadamard_response(params).client;
+ClientProtocol make_hr_client(const ProtocolParams& params) {
+  return setup_hr(params).client;
 }
 
 }  // namespace residue

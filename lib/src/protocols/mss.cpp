@@ -4,6 +4,7 @@
 #include <string>
 
 #include "protocols/mss_variance.h"
+#include "protocols/protocol_setup.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/protocols/subset_selection.h"
@@ -239,21 +240,13 @@ double mss_paper_attack_rate(const ProtocolParams& params) {
 
 namespace {
 
-// What both factories share: validation, the completed params, the model and the client half.
 // The client uses only the model's moduli and rates; the estimator's products and solves on
 // its ResidueMatrix are referenced from MssEstimator alone.
-struct MssSetup {
-  ClientProtocol client;
-  std::shared_ptr<const MssModel> model;
-};
-
-MssSetup setup_mss(const ProtocolParams& params) {
-  if (params.protocol != "mss") throw Error("make_mss: protocol is \"" + params.protocol + "\".");
-  check_k_and_epsilon(params);
+ProtocolSetup<std::shared_ptr<const MssModel>> setup_mss(const ProtocolParams& params) {
+  check_protocol_params(params, "mss", {.moduli = true, .subset_sizes = true});
   if (params.moduli.empty()) {
     throw Error("mss: no moduli given; complete_params() chooses them for (k, epsilon).");
   }
-  check_unused_params(params, {.moduli = true, .subset_sizes = true});
   validate_moduli(params.k, params.moduli);
   ProtocolParams p = params;
   if (p.subset_sizes.empty()) {
@@ -280,9 +273,9 @@ MssSetup setup_mss(const ProtocolParams& params) {
 }  // namespace
 
 Protocol make_mss(const ProtocolParams& params) {
-  const MssSetup s = setup_mss(params);
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  std::make_shared<MssEstimator>(s.model), std::make_shared<MssAttack>(s.model));
+  const auto s = setup_mss(params);
+  return full_protocol(s.client, std::make_shared<MssEstimator>(s.model),
+                       std::make_shared<MssAttack>(s.model));
 }
 
 ClientProtocol make_mss_client(const ProtocolParams& params) {

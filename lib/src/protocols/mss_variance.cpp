@@ -35,7 +35,8 @@ MssVariance::MssVariance(const ResidueMatrix& matrix, std::span<const SubsetSele
     BlockTerms b;
     b.a2 = ((p - q) / (q * (1 - q))) * ((p - q) / (q * (1 - q)));
     b.inv_v2 = 1 / (v * v);
-    // Exact covariance of the indicator vector of one SS report of residue r (protocols.md 3):
+    // Exact covariance of the indicator vector of one SS report of residue r
+    // (docs/protocols/mss.md, "Closed-form variance"):
     // P[a, b in Z] for two values other than r, then the four coefficients of
     // Sigma = c0 I + c1 11^T + d (e_r 1^T + 1 e_r^T) + e e_r e_r^T.
     const double both_other =

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "protocols/projective_geometry_internal.h"
+#include "protocols/protocol_setup.h"
+#include "protocols/pure_estimator.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
@@ -13,7 +15,6 @@ namespace residue {
 namespace {
 
 struct PgrModel {
-  std::string id;
   uint32_t k;
   ProjectiveGeometryRates rates;
   ProjectiveSpace space;
@@ -69,66 +70,21 @@ std::vector<double> hyperplane_counts(const ProjectiveSpace& space,
   return out;
 }
 
-class PgrEstimator final : public Estimator {
- public:
-  explicit PgrEstimator(std::shared_ptr<const PgrModel> model) : model_(std::move(model)) {}
+// C_v = T_v, the reports on the hyperplane S_v, over all K points (the padding's counts
+// carry information too), through the fast decoder.
+SupportTally pgr_support(std::shared_ptr<const PgrModel> model) {
+  const uint32_t universe = model->rates.universe;
+  return {.blocks = 1,
+          .universe = universe,
+          .described = "on K = " + std::to_string(universe) + " points",
+          .support_counts = [model = std::move(model)](const Tally& tally) {
+            return hyperplane_counts(model->space, tally.counts(0), tally.reports(0));
+          }};
+}
 
-  Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
-    const PgrModel& m = *model_;
-    check(tally);
-    const uint64_t n = tally.reports(0);
-    if (n == 0) throw Error("pgr: the tally holds no reports.");
-    const std::vector<double> on_hyperplane = hyperplane_counts(m.space, tally.counts(0), n);
-    Estimate e;
-    e.reports = n;
-    e.frequencies.resize(m.k);
-    const double nd = static_cast<double>(n);
-    for (uint32_t v = 0; v < m.k; ++v) {
-      e.frequencies[v] = (on_hyperplane[v] / nd - m.rates.r) / m.rates.gap;
-    }
-    return e;
-  }
-
-  double mean_variance(std::span<const double> f, uint64_t n) const override {
-    check_size(f);
-    double sum = 0;
-    for (double fv : f) sum += model_->rates.variance(fv, static_cast<double>(n));
-    return sum / static_cast<double>(f.size());
-  }
-
-  std::vector<double> variances(std::span<const double> f, const Tally& tally,
-                                std::span<const uint32_t> values) const override {
-    check(tally);
-    check_size(f);
-    std::vector<double> out;
-    out.reserve(values.size());
-    for (uint32_t v : values) {
-      out.push_back(model_->rates.variance(f[v], static_cast<double>(tally.total_reports())));
-    }
-    return out;
-  }
-
- private:
-  void check(const Tally& tally) const {
-    if (tally.protocol_id() != model_->id || tally.block_count() != 1 ||
-        tally.universe(0) != model_->rates.universe) {
-      throw Error("pgr: the tally is for \"" + tally.protocol_id() + "\", not this " + model_->id +
-                  " protocol on K = " + std::to_string(model_->rates.universe) + " points.");
-    }
-  }
-  void check_size(std::span<const double> f) const {
-    if (f.size() != model_->k) {
-      throw Error("pgr: expected " + std::to_string(model_->k) + " frequencies, got " +
-                  std::to_string(f.size()) + ".");
-    }
-  }
-
-  std::shared_ptr<const PgrModel> model_;
-};
-
-// The attacker guesses a uniform element of S_u n [0, k), the values the report u supports
-// (protocols.md 10), or a uniform value when that set is empty. With m_u = |S_u n [0, k)| and
-// E = #{u : m_u = 0}, the guess is right with probability
+// The attacker guesses a uniform element of S_u n [0, k), the values the report u supports,
+// or a uniform value when that set is empty (docs/protocols/pgr.md, "Reconstruction attack").
+// With m_u = |S_u n [0, k)| and E = #{u : m_u = 0}, the guess is right with probability
 //   success(x) = e^eps p sum_{u on S_x} 1/m_u + p E / k
 // (u on S_x <=> x in S_u, and then m_u >= 1). Both m (the decoder applied to the indicator
 // of [0, k)) and the sums of 1/m_u (the decoder applied to 1/m) take O(K q t), once, on
@@ -197,37 +153,24 @@ class PgrAttack final : public Attack {
   mutable Tables tables_;
 };
 
-void check_params(const ProtocolParams& params) {
-  if (params.protocol != "pgr") {
-    throw Error("make_projective_geometry: protocol is \"" + params.protocol + "\".");
-  }
-  check_k_and_epsilon(params);
-  check_unused_params(params, {});
-}
+using PgrSetup = ProtocolSetup<std::shared_ptr<const PgrModel>>;
 
-// What all the factories share: the model and the client half. REQUIRES: check_params(params)
-// passed (the rates are computed from them).
-struct PgrSetup {
-  ClientProtocol client;
-  std::shared_ptr<const PgrModel> model;
-};
-
+// What all the factories share. REQUIRES: check_protocol_params(params, "pgr", {}) passed
+// (the rates are computed from them).
 PgrSetup setup(const ProtocolParams& params, const ProjectiveGeometryRates& rates) {
   if (rates.universe < params.k) {
     throw Error("pgr: PG(" + std::to_string(rates.t - 1) + ", " + std::to_string(rates.q) +
                 ") has " + std::to_string(rates.universe) +
                 " points, fewer than k = " + std::to_string(params.k) + ".");
   }
-  std::string id = protocol_id(params);
   auto model =
-      std::make_shared<const PgrModel>(PgrModel{.id = id,
-                                                .k = params.k,
+      std::make_shared<const PgrModel>(PgrModel{.k = params.k,
                                                 .rates = rates,
                                                 .space = ProjectiveSpace(rates.q, rates.t),
                                                 .hit = std::exp(rates.epsilon) * rates.p,
                                                 .on_hyperplane = Coin(rates.s, rates.not_s)});
   return {.client = {.params = params,
-                     .id = std::move(id),
+                     .id = protocol_id(params),
                      .shape = {{BlockShape{rates.universe, 1}}},
                      .encoder = std::make_shared<PgrEncoder>(model)},
           .model = std::move(model)};
@@ -235,27 +178,32 @@ PgrSetup setup(const ProtocolParams& params, const ProjectiveGeometryRates& rate
 
 // The setup of the public q-rule, for both of its factories.
 PgrSetup setup_pgr(const ProtocolParams& params) {
-  check_params(params);
+  check_protocol_params(params, "pgr", {});
   return setup(params, projective_geometry_rates(params.k, params.epsilon));
 }
 
 Protocol build(const PgrSetup& s) {
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  std::make_shared<PgrEstimator>(s.model), std::make_shared<PgrAttack>(s.model));
+  const ProjectiveGeometryRates& r = s.model->rates;
+  return full_protocol(
+      s.client,
+      make_pure_estimator(s.client.id, "pgr", s.model->k,
+                          {.p = r.s, .not_p = r.not_s, .q = r.r, .not_q = r.not_r, .gap = r.gap},
+                          pgr_support(s.model)),
+      std::make_shared<PgrAttack>(s.model));
 }
 
 }  // namespace
 
-Protocol make_projective_geometry(const ProtocolParams& params) {
+Protocol make_pgr(const ProtocolParams& params) {
   return build(setup_pgr(params));
 }
 
-ClientProtocol make_projective_geometry_client(const ProtocolParams& params) {
+ClientProtocol make_pgr_client(const ProtocolParams& params) {
   return setup_pgr(params).client;
 }
 
-Protocol make_projective_geometry_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
-  check_params(params);
+Protocol make_pgr_with_field(const ProtocolParams& params, uint32_t q, uint32_t t) {
+  check_protocol_params(params, "pgr", {});
   return build(setup(params, projective_geometry_rates_for(q, t, params.epsilon)));
 }
 

@@ -1,6 +1,7 @@
 // PGR's fast decoder: T_v = sum of y_u over the points u on the hyperplane <u, v> = 0, for
-// every point v at once, by the bottom-up dynamic program of Feldman et al. (protocols.md
-// 7.5), in O(K q t) instead of the O(K cset) = O(K^2 / q) of enumerating each hyperplane.
+// every point v at once, by the bottom-up dynamic program of Feldman et al., in O(K q t)
+// instead of the O(K cset) = O(K^2 / q) of enumerating each hyperplane
+// (docs/protocols/pgr.md, "The fast decoder").
 //
 // Split u = (a, w) into a prefix a of length t - m and a suffix w of length m, and let b be a
 // vector of length m. Layer m of the table holds

@@ -87,7 +87,7 @@ template <typename T>
 void orthogonal_sums(const ProjectiveSpace& space, std::span<const T> y, std::span<T> out);
 
 /// PGR with an explicit field size and dimension (tests only: the Fano plane q = 2, t = 3).
-/// REQUIRES: K_t >= k. Throws Error like make_projective_geometry.
-Protocol make_projective_geometry_with_field(const ProtocolParams& params, uint32_t q, uint32_t t);
+/// REQUIRES: K_t >= k. Throws Error like make_pgr.
+Protocol make_pgr_with_field(const ProtocolParams& params, uint32_t q, uint32_t t);
 
 }  // namespace residue

@@ -1,9 +1,7 @@
 // The table of protocol names and wire versions. It references no factory, so protocol_id()
 // and find_protocol() link no encoder, estimator or attack (registry_internal.h).
-#include <iterator>
 #include <string>
 
-#include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 #include "residue/protocols/registry.h"
 
@@ -22,7 +20,6 @@ constexpr ProtocolInfo kProtocols[] = {
     {"hr", 1, "Hadamard response, multi-block", "hadamard"},
     {"pgr", 1, "projective geometry response", "projective_geometry"},
 };
-static_assert(std::size(kProtocols) == kProtocolCount);
 
 }  // namespace
 
@@ -30,18 +27,14 @@ std::span<const ProtocolInfo> registered_protocols() {
   return kProtocols;
 }
 
-std::size_t protocol_index(std::string_view name) {
-  for (std::size_t i = 0; i < kProtocolCount; ++i) {
-    if (kProtocols[i].name == name) return i;
+const ProtocolInfo& find_protocol(std::string_view name) {
+  for (const ProtocolInfo& info : kProtocols) {
+    if (info.name == name) return info;
   }
   std::string known;
   for (const ProtocolInfo& info : kProtocols)
     known += (known.empty() ? "" : ", ") + std::string(info.name);
   throw Error("unknown protocol \"" + std::string(name) + "\" (known: " + known + ").");
-}
-
-const ProtocolInfo& find_protocol(std::string_view name) {
-  return kProtocols[protocol_index(name)];
 }
 
 }  // namespace residue

@@ -1,28 +1,33 @@
 #include "protocols/pure_estimator.h"
 
 #include <string>
+#include <utility>
 
 #include "residue/core/error.h"
 
 namespace residue {
 namespace {
 
-class SupportCountEstimator final : public Estimator {
+class PureEstimator final : public Estimator {
  public:
-  SupportCountEstimator(std::string id, std::string name, uint32_t k, PureRates rates)
-      : id_(std::move(id)), name_(std::move(name)), k_(k), rates_(rates) {}
+  PureEstimator(std::string id, std::string name, uint32_t k, PureRates rates, SupportTally support)
+      : id_(std::move(id)),
+        name_(std::move(name)),
+        k_(k),
+        rates_(rates),
+        support_(std::move(support)) {}
 
   Estimate estimate(const Tally& tally, const EstimateOptions&) const override {
     check(tally);
-    const uint64_t n = tally.reports(0);
+    const uint64_t n = tally.total_reports();
     if (n == 0) throw Error(name_ + ": the tally holds no reports.");
+    const std::vector<double> support = support_.support_counts(tally);
     Estimate e;
     e.reports = n;
     e.frequencies.resize(k_);
-    const std::span<const uint64_t> counts = tally.counts(0);
     const double nd = static_cast<double>(n);
     for (uint32_t v = 0; v < k_; ++v) {
-      e.frequencies[v] = (static_cast<double>(counts[v]) / nd - rates_.q) / rates_.gap;
+      e.frequencies[v] = (support[v] / nd - rates_.q) / rates_.gap;
     }
     return e;
   }
@@ -52,9 +57,10 @@ class SupportCountEstimator final : public Estimator {
 
  private:
   void check(const Tally& tally) const {
-    if (tally.protocol_id() != id_ || tally.block_count() != 1 || tally.universe(0) != k_) {
+    if (tally.protocol_id() != id_ || tally.block_count() != support_.blocks ||
+        tally.universe(0) != support_.universe) {
       throw Error(name_ + ": the tally is for \"" + tally.protocol_id() + "\", not this " + id_ +
-                  " protocol on k = " + std::to_string(k_) + ".");
+                  " protocol " + support_.described + ".");
     }
   }
   void check_size(std::span<const double> f) const {
@@ -68,13 +74,25 @@ class SupportCountEstimator final : public Estimator {
   std::string name_;
   uint32_t k_;
   PureRates rates_;
+  SupportTally support_;
 };
 
 }  // namespace
 
-std::shared_ptr<const Estimator> make_support_count_estimator(std::string id, std::string name,
-                                                              uint32_t k, PureRates rates) {
-  return std::make_shared<SupportCountEstimator>(std::move(id), std::move(name), k, rates);
+SupportTally counted_support(uint32_t k) {
+  return {.blocks = 1,
+          .universe = k,
+          .described = "on k = " + std::to_string(k),
+          .support_counts = [](const Tally& tally) {
+            const std::span<const uint64_t> counts = tally.counts(0);
+            return std::vector<double>(counts.begin(), counts.end());
+          }};
+}
+
+std::shared_ptr<const Estimator> make_pure_estimator(std::string id, std::string name, uint32_t k,
+                                                     PureRates rates, SupportTally support) {
+  return std::make_shared<PureEstimator>(std::move(id), std::move(name), k, rates,
+                                         std::move(support));
 }
 
 }  // namespace residue

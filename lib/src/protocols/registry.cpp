@@ -1,7 +1,5 @@
 #include "residue/protocols/registry.h"
 
-#include <iterator>
-
 #include "protocols/registry_internal.h"
 #include "residue/protocols/grr.h"
 #include "residue/protocols/hadamard.h"
@@ -14,23 +12,20 @@
 namespace residue {
 namespace {
 
-// The full factory of each protocol, in the order of registered_protocols().
-constexpr Protocol (*const kFactories[])(const ProtocolParams&) = {
-    &make_mss,
-    &make_subset_selection,
-    &make_grr,
-    &make_sue,
-    &make_oue,
-    &make_olh,
-    &make_hadamard_response,
-    &make_projective_geometry,
+// The full factory of each registered protocol.
+constexpr FactoryRow<ProtocolFactory> kFactories[] = {
+    {"mss", &make_mss}, {"ss", &make_ss},   {"grr", &make_grr}, {"sue", &make_sue},
+    {"oue", &make_oue}, {"olh", &make_olh}, {"hr", &make_hr},   {"pgr", &make_pgr},
 };
-static_assert(std::size(kFactories) == kProtocolCount);
 
 }  // namespace
 
+std::span<const FactoryRow<ProtocolFactory>> protocol_factories() {
+  return kFactories;
+}
+
 ProtocolParams complete_params(ProtocolParams params, const ModuliOptions& options) {
-  protocol_index(params.protocol);
+  find_protocol(params.protocol);
   check_k_and_epsilon(params);
   if (params.protocol == "mss" && params.moduli.empty()) {
     ModuliChoice choice = select_moduli(params.k, params.epsilon, options);
@@ -42,7 +37,7 @@ ProtocolParams complete_params(ProtocolParams params, const ModuliOptions& optio
 }
 
 Protocol make_protocol(const ProtocolParams& params) {
-  return kFactories[protocol_index(params.protocol)](params);
+  return find_factory(protocol_factories(), params.protocol)(params);
 }
 
 }  // namespace residue

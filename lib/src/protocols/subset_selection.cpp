@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/protocol_setup.h"
 #include "protocols/pure_estimator.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
@@ -181,17 +182,8 @@ double subset_selection_probability(const SubsetSelectionRates& rates,
 
 namespace {
 
-// What both factories share: validation, the completed params, the rates and the client half.
-struct SubsetSelectionSetup {
-  ClientProtocol client;
-  SubsetSelectionRates rates;
-};
-
-SubsetSelectionSetup setup_subset_selection(const ProtocolParams& params) {
-  if (params.protocol != "ss")
-    throw Error("make_subset_selection: protocol is \"" + params.protocol + "\".");
-  check_k_and_epsilon(params);
-  check_unused_params(params, {.subset_sizes = true});
+ProtocolSetup<SubsetSelectionRates> setup_ss(const ProtocolParams& params) {
+  check_protocol_params(params, "ss", {.subset_sizes = true});
   if (params.subset_sizes.size() > 1) {
     throw Error("ss: expected one subset size, got " + std::to_string(params.subset_sizes.size()) +
                 ".");
@@ -205,23 +197,25 @@ SubsetSelectionSetup setup_subset_selection(const ProtocolParams& params) {
                      .id = std::move(id),
                      .shape = std::move(shape),
                      .encoder = std::make_shared<SubsetSelectionEncoder>(rates)},
-          .rates = rates};
+          .model = rates};
 }
 
 }  // namespace
 
-Protocol make_subset_selection(const ProtocolParams& params) {
-  const SubsetSelectionSetup s = setup_subset_selection(params);
-  const SubsetSelectionRates& r = s.rates;
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  make_support_count_estimator(
-                      s.client.id, "ss", r.universe,
-                      {.p = r.p, .not_p = r.not_p, .q = r.q, .not_q = 1 - r.q, .gap = r.p - r.q}),
-                  std::make_shared<SubsetSelectionAttack>(r));
+Protocol make_ss(const ProtocolParams& params) {
+  const ProtocolSetup<SubsetSelectionRates> s = setup_ss(params);
+  const SubsetSelectionRates& r = s.model;
+  return full_protocol(
+      s.client,
+      make_pure_estimator(
+          s.client.id, "ss", r.universe,
+          {.p = r.p, .not_p = r.not_p, .q = r.q, .not_q = 1 - r.q, .gap = r.p - r.q},
+          counted_support(r.universe)),
+      std::make_shared<SubsetSelectionAttack>(r));
 }
 
-ClientProtocol make_subset_selection_client(const ProtocolParams& params) {
-  return setup_subset_selection(params).client;
+ClientProtocol make_ss_client(const ProtocolParams& params) {
+  return setup_ss(params).client;
 }
 
 }  // namespace residue

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/protocol_setup.h"
 #include "protocols/pure_estimator.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
@@ -159,11 +160,12 @@ class UnaryEncoder final : public Encoder {
   double log_p_, log_not_p_, log_q_, log_not_q_;
 };
 
-// The attacker picks a uniform 1-bit, or a uniform value when there is none (protocols.md
-// 4.4 and 10). With M ~ Binomial(k - 1, q) noise ones, the guess is right with probability
+// The attacker picks a uniform 1-bit, or a uniform value when there is none (docs/attacks.md).
+// With M ~ Binomial(k - 1, q) noise ones, the guess is right with probability
 // p E[1 / (1 + M)] + (1 - p) P[M = 0] / k, and E[1 / (1 + M)] = (1 - (1-q)^k) / (k q):
 //   success = p (1 - (1-q)^k) / (k q) + (1 - p) (1-q)^(k-1) / k,
-// the same for every value. This is the closed form of the binomial sum of 4.4.
+// the same for every value: the closed form of the binomial sum (docs/protocols/oue.md,
+// "Reconstruction attack").
 class UnaryAttack final : public Attack {
  public:
   explicit UnaryAttack(UnaryRates rates) : rates_(rates) {
@@ -183,19 +185,10 @@ class UnaryAttack final : public Attack {
   double success_ = 0;
 };
 
-// What both factories of SUE and OUE share: validation, the rates and the client half.
-struct UnarySetup {
-  ClientProtocol client;
-  UnaryRates rates;
-};
-
-UnarySetup setup_unary(const ProtocolParams& params, const char* name,
-                       UnaryRates (*rates_for)(uint32_t, double)) {
-  if (params.protocol != name) {
-    throw Error(std::string("make_") + name + ": protocol is \"" + params.protocol + "\".");
-  }
-  check_k_and_epsilon(params);
-  check_unused_params(params, {});
+// The setup of both SUE's and OUE's factories.
+ProtocolSetup<UnaryRates> setup_unary(const ProtocolParams& params, const char* name,
+                                      UnaryRates (*rates_for)(uint32_t, double)) {
+  check_protocol_params(params, name, {});
   const UnaryRates rates = rates_for(params.k, params.epsilon);
   auto encoder = std::make_shared<UnaryEncoder>(rates);
   const BlockShape block{.universe = params.k, .subset_size = 0, .max_items = encoder->max_ones()};
@@ -203,15 +196,16 @@ UnarySetup setup_unary(const ProtocolParams& params, const char* name,
                      .id = protocol_id(params),
                      .shape = {{block}},
                      .encoder = std::move(encoder)},
-          .rates = rates};
+          .model = rates};
 }
 
 Protocol make_unary(const ProtocolParams& params, const char* name,
                     UnaryRates (*rates_for)(uint32_t, double)) {
-  const UnarySetup s = setup_unary(params, name, rates_for);
-  return Protocol(s.client.params, s.client.shape, s.client.encoder,
-                  make_support_count_estimator(s.client.id, name, s.rates.k, s.rates.pure),
-                  std::make_shared<UnaryAttack>(s.rates));
+  const ProtocolSetup<UnaryRates> s = setup_unary(params, name, rates_for);
+  return full_protocol(
+      s.client,
+      make_pure_estimator(s.client.id, name, s.model.k, s.model.pure, counted_support(s.model.k)),
+      std::make_shared<UnaryAttack>(s.model));
 }
 
 }  // namespace

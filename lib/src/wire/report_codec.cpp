@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -95,7 +94,7 @@ bool read_common(std::span<const SubsetCodec> codecs, unsigned block_bits,
 
 }  // namespace
 
-ReportCodec::ReportCodec(const ReportShape& shape) {
+ReportCodec::ReportCodec(const ReportShape& shape) : shape_(shape) {
   if (shape.blocks.empty()) throw Error("shape.blocks must not be empty, but has 0 blocks.");
   codecs_.reserve(shape.blocks.size());
   for (std::size_t j = 0; j < shape.blocks.size(); ++j) {
@@ -110,8 +109,7 @@ ReportCodec::ReportCodec(const ReportShape& shape) {
                          : bounded         ? std::min(b.max_items, b.universe)
                                            : b.universe);
   }
-  // Block indices are uint32_t, so a valid shape has at most 2^32 blocks.
-  block_bits_ = static_cast<unsigned>(std::bit_width(uint64_t{codecs_.size()} - 1));
+  block_bits_ = block_index_bits(codecs_.size());
 }
 
 bool ReportCodec::well_formed(const Report& report) const {
@@ -206,15 +204,11 @@ ParseResult<Report> ReportCodec::from_bytes(std::span<const uint8_t> bytes) cons
 }
 
 double ReportCodec::expected_bits() const {
-  double sum = 0;
-  for (const SubsetCodec& codec : codecs_) sum += codec.expected_bits();
-  return block_bits_ + sum / static_cast<double>(codecs_.size());
+  return expected_report_bits(shape_);
 }
 
 double ReportCodec::entropy_bits() const {
-  double sum = 0;
-  for (const SubsetCodec& codec : codecs_) sum += codec.entropy_bits();
-  return std::log2(static_cast<double>(codecs_.size())) + sum / static_cast<double>(codecs_.size());
+  return report_entropy_bits(shape_);
 }
 
 std::size_t ReportCodec::max_bits() const {

@@ -354,8 +354,7 @@ TEST_CASE("hr rejects bad parameters with a message naming them", "[hr]") {
                     Catch::Contains("subset_sizes"));
   CHECK_THROWS_WITH(make_protocol({.protocol = "hr", .k = 10, .epsilon = 1, .seeds = 4}),
                     Catch::Contains("seeds") && Catch::Contains("4"));
-  CHECK_THROWS_WITH(make_hadamard_response({.protocol = "ss", .k = 10, .epsilon = 1}),
-                    Catch::Contains("\"ss\""));
+  CHECK_THROWS_WITH(make_hr({.protocol = "ss", .k = 10, .epsilon = 1}), Catch::Contains("\"ss\""));
   CHECK_THROWS_WITH(hadamard_layout(4000000000u, 50.0), Catch::Contains("2^32"));
   // Completing the params changes nothing: HR has no parameters to fill.
   const ProtocolParams done = complete_params({.protocol = "hr", .k = 10, .epsilon = 1});

@@ -25,7 +25,7 @@ Protocol pgr(uint32_t k, double epsilon) {
 }
 
 Protocol pgr_with_field(uint32_t k, double epsilon, uint32_t q, uint32_t t) {
-  return make_projective_geometry_with_field({.protocol = "pgr", .k = k, .epsilon = epsilon}, q, t);
+  return make_pgr_with_field({.protocol = "pgr", .k = k, .epsilon = epsilon}, q, t);
 }
 
 // The decoder's definition, by enumeration: O(K^2 t).
@@ -395,8 +395,7 @@ TEST_CASE("pgr rejects bad parameters with a message naming them", "[pgr]") {
                     Catch::Contains("subset_sizes"));
   CHECK_THROWS_WITH(make_protocol({.protocol = "pgr", .k = 10, .epsilon = 1, .seeds = 4}),
                     Catch::Contains("seeds") && Catch::Contains("4"));
-  CHECK_THROWS_WITH(make_projective_geometry({.protocol = "ss", .k = 10, .epsilon = 1}),
-                    Catch::Contains("\"ss\""));
+  CHECK_THROWS_WITH(make_pgr({.protocol = "ss", .k = 10, .epsilon = 1}), Catch::Contains("\"ss\""));
   // K too large: k = 10^6 at eps = 4.5 needs PG(4, 97) with 89 million points.
   CHECK_THROWS_WITH(pgr(1000000, 4.5), Catch::Contains("k = 1000000") && Catch::Contains("2^26"));
   CHECK_THROWS_WITH(pgr(10, 20.0), Catch::Contains("epsilon") && Catch::Contains("2^26"));

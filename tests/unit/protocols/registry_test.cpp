@@ -1,11 +1,14 @@
-// The registry: lookups, JSON round trips, and every registered protocol has its test file
-// and documentation page (STYLE: adding a protocol touches .h, .cpp, test, registry, doc).
+// The registry: lookups, JSON round trips, the three tables name the same protocols, and
+// every registered protocol has its test file and documentation page (STYLE: adding a
+// protocol touches .h, .cpp, test, registry, doc).
 #include "residue/protocols/registry.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "../../../lib/src/protocols/registry_internal.h"
 #include "residue/core/domain.h"
 #include "residue/core/error.h"
 
@@ -20,6 +23,25 @@ TEST_CASE("every registered protocol has a unit test and a doc page", "[registry
     CHECK(std::filesystem::exists(root / "tests/unit/protocols" /
                                   (std::string(info.file) + "_test.cpp")));
     CHECK(std::filesystem::exists(root / "docs/protocols" / (std::string(info.name) + ".md")));
+  }
+}
+
+TEST_CASE("the three registry tables name the same protocols, each row its own", "[registry]") {
+  std::multiset<std::string_view> names, full, client;
+  for (const ProtocolInfo& info : registered_protocols()) names.insert(info.name);
+  for (const FactoryRow<ProtocolFactory>& row : protocol_factories()) full.insert(row.protocol);
+  for (const FactoryRow<ClientProtocolFactory>& row : client_protocol_factories())
+    client.insert(row.protocol);
+  CHECK(std::set<std::string_view>(names.begin(), names.end()).size() == names.size());
+  CHECK(full == names);
+  CHECK(client == names);
+  // A factory refuses params of another protocol, so a row keyed by the wrong name throws.
+  for (const FactoryRow<ProtocolFactory>& row : protocol_factories()) {
+    INFO(row.protocol);
+    const ProtocolParams p =
+        complete_params({.protocol = std::string(row.protocol), .k = 64, .epsilon = 1});
+    CHECK(row.make(p).params() == p);
+    CHECK(find_factory(client_protocol_factories(), row.protocol)(p).params == p);
   }
 }
 

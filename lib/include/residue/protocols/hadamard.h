@@ -9,7 +9,7 @@
 // The server histograms the outputs and runs one fast Walsh-Hadamard transform per block,
 // O(n + K log b). B = 1 is the basic ("vanilla") HR.
 //
-//   Protocol hr = make_hadamard_response({.protocol = "hr", .k = 22000, .epsilon = 5});
+//   Protocol hr = make_hr({.protocol = "hr", .k = 22000, .epsilon = 5});
 //   HadamardLayout layout = hadamard_layout(22000, 5.0);  // B = 128, b = 256
 #pragma once
 
@@ -39,6 +39,6 @@ HadamardLayout hadamard_layout(uint32_t k, double epsilon);
 
 /// The HR protocol on [0, k). It takes no parameters besides k and epsilon: moduli,
 /// subset_sizes and seeds must be left empty (0). Throws Error naming the bad parameter.
-Protocol make_hadamard_response(const ProtocolParams& params);
+Protocol make_hr(const ProtocolParams& params);
 
 }  // namespace residue

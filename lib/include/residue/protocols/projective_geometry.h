@@ -8,7 +8,7 @@
 // on S_v with a dynamic program in O(K q t) (docs/protocols/pgr.md). Reports cost
 // ceil(log2 K) bits; K can be far above k (q^t overshoots), which costs bits, not accuracy.
 //
-//   Protocol pgr = make_projective_geometry({.protocol = "pgr", .k = 22000, .epsilon = 5});
+//   Protocol pgr = make_pgr({.protocol = "pgr", .k = 22000, .epsilon = 5});
 //   ProjectiveGeometryRates r = projective_geometry_rates(22000, 5.0);  // q 151, t 3, K 22953
 #pragma once
 
@@ -19,7 +19,7 @@
 
 namespace residue {
 
-/// The geometry and probabilities of PGR (protocols.md 7.2-7.4), notation of the paper.
+/// The geometry and probabilities of PGR (docs/protocols/pgr.md), notation of the paper.
 struct ProjectiveGeometryRates {
   /// Field size: the smallest odd prime >= ceil(e^eps + 1).
   uint32_t q = 0;
@@ -55,6 +55,6 @@ ProjectiveGeometryRates projective_geometry_rates(uint32_t k, double epsilon);
 
 /// The PGR protocol on [0, k). It has no parameters besides k and epsilon; moduli, subset
 /// sizes and seeds must be left empty. Throws Error naming the bad parameter.
-Protocol make_projective_geometry(const ProtocolParams& params);
+Protocol make_pgr(const ProtocolParams& params);
 
 }  // namespace residue

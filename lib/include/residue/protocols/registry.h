@@ -1,10 +1,11 @@
 // The protocol registry: one row per protocol, keyed by name, with its wire version.
 //
-// Adding a protocol means two factories in protocols/<name>.{h,cpp} from one setup function
-// (the full one, and the encoder-only one make_client_protocol() uses), one row in each of the
-// tables of protocol_info.cpp, registry.cpp and client_protocol.cpp (registry_internal.h says
-// why three), a test under tests/unit/protocols/ and a page under docs/protocols/ (a CTest
-// check fails when a registered protocol lacks either).
+// Adding a protocol means two factories in protocols/<file>.{h,cpp} from one setup function,
+// make_<name> (the full one) and make_<name>_client (the encoder-only one make_client_protocol()
+// uses); a row naming it in each of the tables of protocol_info.cpp, registry.cpp and
+// client_protocol.cpp (registry_internal.h says why three); a test under tests/unit/protocols/
+// and a page under docs/protocols/. CTest checks fail when a registered protocol lacks the
+// test or the page, or the three tables do not name the same protocols.
 //
 //   for (const ProtocolInfo& info : registered_protocols()) std::cout << info.name;
 //   Protocol p = make_protocol(complete_params({.protocol = "ss", .k = 64, .epsilon = 2}));
@@ -13,9 +14,9 @@
 #include <span>
 #include <string_view>
 
+#include "residue/protocols/mss_moduli.h"
 #include "residue/protocols/params.h"
 #include "residue/protocols/protocol.h"
-#include "residue/rns/moduli.h"
 
 namespace residue {
 

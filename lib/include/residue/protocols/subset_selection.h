@@ -8,7 +8,7 @@
 // values are never drawn from all of [0, m): that is the bug of the PGR reference code,
 // which breaks epsilon-LDP (docs/protocols/ss.md).
 //
-//   Protocol ss = make_subset_selection({.protocol = "ss", .k = 1024, .epsilon = 1});
+//   Protocol ss = make_ss({.protocol = "ss", .k = 1024, .epsilon = 1});
 #pragma once
 
 #include <cstdint>
@@ -69,6 +69,6 @@ double subset_selection_log_probability(const SubsetSelectionRates& rates,
 
 /// The SS protocol on [0, k). Fills an empty subset_sizes with the optimal omega.
 /// Throws Error naming the bad parameter.
-Protocol make_subset_selection(const ProtocolParams& params);
+Protocol make_ss(const ProtocolParams& params);
 
 }  // namespace residue

@@ -62,7 +62,8 @@ class ReportCodec {
   std::vector<uint8_t> to_bytes(const Report& report) const;
   ParseResult<Report> from_bytes(std::span<const uint8_t> bytes) const;
 
-  /// Mean bits per report when blocks are equally likely and subsets uniformly random.
+  /// Mean bits per report when blocks are equally likely and subsets uniformly random
+  /// (expected_report_bits, protocols/report_size.h).
   double expected_bits() const;
   /// Mean entropy bound: log2 of the block count plus the mean log2 C(m_j, omega_j).
   double entropy_bits() const;
@@ -72,6 +73,7 @@ class ReportCodec {
  private:
   bool read(BitReader& in, Report& out, ParseError& error) const;
 
+  ReportShape shape_;
   std::vector<SubsetCodec> codecs_;
   std::vector<uint32_t> max_items_;
   unsigned block_bits_ = 0;

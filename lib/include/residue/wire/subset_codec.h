@@ -8,6 +8,7 @@
 //              (ones ended by a zero), then the low b bits of g.
 //              The writer picks whichever is shorter for the subset at hand (ties: bitmap).
 //   omega = 0  any number of positions (unary encodings): the bitmap alone, m bits.
+// The layout and its sizes come from protocols/report_size.h, where protocols read them too.
 // No combinatorial ranks and no big integers: thousands of positions encode in microseconds,
 // within about 1% of the entropy bound log2 C(m, omega) when omega is small relative to m.
 //
@@ -22,6 +23,7 @@
 
 #include "residue/core/bit_io.h"
 #include "residue/core/error.h"
+#include "residue/protocols/report_size.h"
 
 namespace residue {
 
@@ -33,7 +35,7 @@ class SubsetCodec {
 
   uint32_t universe() const { return universe_; }
   uint32_t subset_size() const { return subset_size_; }
-  unsigned rice_parameter() const { return rice_parameter_; }
+  unsigned rice_parameter() const { return layout_.rice_parameter; }
 
   /// Exact encoded length of `items` in bits (flag included).
   /// REQUIRES: items strictly increasing, all < universe(), subset_size() of them (any
@@ -47,15 +49,15 @@ class SubsetCodec {
 
   /// Mean encoded length for a uniformly random subset (flag included); for omega > 1 the
   /// smaller of the bitmap's and Rice's expected lengths, an upper bound on the mean.
-  double expected_bits() const { return expected_bits_; }
+  double expected_bits() const { return layout_.expected_bits; }
   /// log2 C(universe, subset_size): the fewest bits any encoding can average (m for a
   /// subset of any size: the bitmap is the bound for a uniformly random one).
-  double entropy_bits() const;
+  double entropy_bits() const { return layout_.entropy_bits; }
   /// Longest possible encoding.
   std::size_t max_bits() const;
 
  private:
-  enum class Layout { kChoose, kSingle, kBitmap };
+  using Kind = SubsetLayout::Kind;
 
   std::size_t rice_bits(std::span<const uint32_t> items) const;
   void write_bitmap(std::span<const uint32_t> items, BitWriter& out) const;
@@ -64,10 +66,7 @@ class SubsetCodec {
 
   uint32_t universe_;
   uint32_t subset_size_;
-  Layout layout_ = Layout::kChoose;
-  unsigned rice_parameter_ = 0;
-  unsigned single_width_ = 0;
-  double expected_bits_ = 0;
+  SubsetLayout layout_;
 };
 
 }  // namespace residue

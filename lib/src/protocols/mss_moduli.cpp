@@ -1,5 +1,7 @@
-// evaluate_moduli and select_moduli (rns/moduli.h): the search over the number of primes
-// and their spread above k/2, trading predicted MSE inflation against bits per report.
+// evaluate_moduli and select_moduli (protocols/mss_moduli.h): the search over the number of
+// primes and their spread above k/2, trading predicted MSE inflation against bits per report.
+#include "residue/protocols/mss_moduli.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -8,12 +10,12 @@
 
 #include "protocols/mss_variance.h"
 #include "residue/core/error.h"
+#include "residue/protocols/report_size.h"
 #include "residue/protocols/subset_selection.h"
 #include "residue/random/seeded_rng.h"
 #include "residue/rns/moduli.h"
 #include "residue/rns/primes.h"
 #include "residue/rns/residue_matrix.h"
-#include "residue/wire/report_codec.h"
 
 namespace residue {
 namespace {
@@ -50,7 +52,7 @@ ReportShape shape_of(const std::vector<uint32_t>& moduli, const std::vector<uint
 
 // Mean wire bits of a moduli set with optimal subset sizes: cheap, no trace needed.
 double bits_of(double epsilon, const std::vector<uint32_t>& moduli) {
-  return ReportCodec(shape_of(moduli, optimal_sizes(moduli, epsilon))).expected_bits();
+  return expected_report_bits(shape_of(moduli, optimal_sizes(moduli, epsilon)));
 }
 
 // What to compute for a candidate: the search needs only the full prediction, a reported
@@ -75,9 +77,9 @@ ModuliCandidate evaluate(uint32_t k, double epsilon, std::vector<uint32_t> modul
     rates.push_back(subset_selection_rates(moduli[j], subset_sizes[j], epsilon));
   }
   ModuliCandidate c{.moduli = moduli, .subset_sizes = subset_sizes};
-  const ReportCodec codec(shape_of(moduli, subset_sizes));
-  c.expected_bits = codec.expected_bits();
-  c.entropy_bits = codec.entropy_bits();
+  const ReportShape shape = shape_of(moduli, subset_sizes);
+  c.expected_bits = expected_report_bits(shape);
+  c.entropy_bits = report_entropy_bits(shape);
   const ResidueMatrix matrix(k, std::move(moduli));
   const TraceOptions trace{.relative_precision = how.precision};
   c.inflation_exact = k <= how.exact_limit;
@@ -137,7 +139,7 @@ ModuliChoice select_moduli(uint32_t k, double epsilon, const ModuliOptions& opti
   choice.ss_variance =
       subset_selection_rates(k, optimal_subset_size(k, epsilon), epsilon).variance_constant();
   choice.ss_expected_bits =
-      ReportCodec(ReportShape{{BlockShape{k, optimal_subset_size(k, epsilon)}}}).expected_bits();
+      expected_report_bits(ReportShape{{BlockShape{k, optimal_subset_size(k, epsilon)}}});
 
   if (!options.moduli.empty()) {
     choice.chosen = evaluate_moduli(k, epsilon, options.moduli, {}, options);

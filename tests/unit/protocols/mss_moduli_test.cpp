@@ -1,6 +1,8 @@
 // Moduli evaluation and search: predicted inflation against the published table
 // (docs/protocols/reference_cases.md, "MSS moduli and MSE inflation"), and the search's
 // choice against its contract.
+#include "residue/protocols/mss_moduli.h"
+
 #include <catch2/catch.hpp>
 
 #include "residue/core/error.h"
