@@ -12,21 +12,12 @@ residued=${1:-build/residued}
 cli=${2:-build/residue}
 
 source scripts/lib/daemon.sh
-work=$(mktemp -d)
-trap 'daemon_cleanup "$work"' EXIT
+daemon_workdir
 token=bench-$(daemon_new_token)
-daemon_config "$work/residued.toml" "$token" <<TOML
-[[tasks]]
-name = "ones"
-protocol = "oue"
-k = 1024
-epsilon = 2.0
-[[tasks]]
-name = "mss"
-protocol = "mss"
-k = 20000
-epsilon = 2.0
-TOML
+{
+  daemon_task ones oue 2.0 "k = 1024"
+  daemon_task mss mss 2.0 "k = 20000"
+} | daemon_config "$work/residued.toml" "$token"
 daemon_start "$residued" "$work/residued.toml"
 url=$daemon_url
 auth=(-H "Authorization: Bearer $token")

@@ -7,16 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 reports=${1:-2000000}
 source scripts/lib/daemon.sh
-work=$(mktemp -d)
-trap 'daemon_cleanup "$work"' EXIT
+daemon_workdir
 token=bench-$(daemon_new_token)
-daemon_config "$work/residued.toml" "$token" <<TOML
-[[tasks]]
-name = "bench"
-protocol = "mss"
-k = 1024
-epsilon = 2.0
-TOML
+daemon_task bench mss 2.0 "k = 1024" | daemon_config "$work/residued.toml" "$token"
 daemon_start build/residued "$work/residued.toml"
 url=$daemon_url
 for batch in 1000 10000; do

@@ -50,15 +50,10 @@ psql() { "$bindir/psql" -h 127.0.0.1 -p "$port" -U residue -d postgres -qAt "$@"
 
 token=bench-$(daemon_new_token)
 write_config() {  # write_config FILE STORE_LINES
-  daemon_config "$1" "$token" "$work/data-$(basename "$1" .toml)" <<TOML
-threads = 16
-$2
-[[tasks]]
-name = "bench"
-protocol = "mss"
-k = 1024
-epsilon = 2.0
-TOML
+  {
+    printf 'threads = 16\n%s\n' "$2"
+    daemon_task bench mss 2.0 "k = 1024"
+  } | daemon_config "$1" "$token" "$work/data-$(basename "$1" .toml)"
 }
 
 urls=()

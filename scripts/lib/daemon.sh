@@ -1,13 +1,9 @@
 # shellcheck shell=bash
 # residued on loopback for the scripts that drive it (bench/*.sh, scripts/demo,
 # tests/integration/client_examples_test.sh). Source it, then:
-#   work=$(mktemp -d)
-#   trap 'daemon_cleanup "$work"' EXIT
+#   daemon_workdir                                      # sets work, removed on exit
 #   token=bench-$(daemon_new_token)
-#   daemon_config "$work/residued.toml" "$token" <<TOML
-#   [[tasks]]
-#   ...
-#   TOML
+#   daemon_task bench mss 2.0 "k = 1024" | daemon_config "$work/residued.toml" "$token"
 #   daemon_start build/residued "$work/residued.toml"   # sets daemon_url and daemon_pid
 # The functions run in the calling shell (never in $(...)): the daemons must be its children
 # so that daemon_stop_all can wait for them.
@@ -15,6 +11,19 @@
 daemon_pids=()  # every daemon started and not yet stopped
 daemon_pid=""   # the last one started
 daemon_url=""   # where it listens
+
+# daemon_workdir: sets work to a new directory that the EXIT trap removes once every daemon has
+# stopped (a script with more to clean up sets its own trap and calls daemon_cleanup).
+daemon_workdir() {
+  work=$(mktemp -d)
+  trap 'daemon_cleanup "$work"' EXIT
+}
+
+# daemon_task NAME PROTOCOL EPSILON DOMAIN: a [[tasks]] table; DOMAIN is "k = N" or
+# 'dictionary = "FILE"' (a file beside the configuration).
+daemon_task() {
+  printf '[[tasks]]\nname = "%s"\nprotocol = "%s"\nepsilon = %s\n%s\n' "$1" "$2" "$3" "$4"
+}
 
 daemon_new_token() {  # 24 random bytes in hex
   head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'

@@ -8,19 +8,12 @@ residued=$1 example_c=$2 example_cpp=$3
 
 # shellcheck source=scripts/lib/daemon.sh
 source "$(dirname "$0")/../../scripts/lib/daemon.sh"
-work=$(mktemp -d)
-trap 'daemon_cleanup "$work"' EXIT
+daemon_workdir
 fail() { echo "FAILED: $*"; cat "$work/residued.err" 2>/dev/null || true; exit 1; }
 
 token=example-token-0123456789abcdef
 printf '%s\n' the of and to a in is you > "$work/words.txt"
-daemon_config "$work/residued.toml" "$token" <<TOML
-[[tasks]]
-name = "words"
-protocol = "mss"
-epsilon = 2.0
-dictionary = "words.txt"
-TOML
+daemon_task words mss 2.0 'dictionary = "words.txt"' | daemon_config "$work/residued.toml" "$token"
 daemon_start "$residued" "$work/residued.toml"
 url=$daemon_url
 
