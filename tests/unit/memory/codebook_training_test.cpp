@@ -1,8 +1,6 @@
-// train_codebook (FAISS k-means): recovers separated clusters, is reproducible, and FAISS's
-// own exact search agrees with Codebook::cell().
+// train_codebook (FAISS k-means): recovers separated clusters, is reproducible, and the
+// server's FAISS assignment (assign_cells) agrees with Codebook::cell().
 #include "residue/memory/codebook_training.h"
-
-#include <faiss/IndexFlat.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -68,26 +66,22 @@ TEST_CASE("codebook training recovers separated clusters reproducibly", "[codebo
   CHECK(again.centroids() == book.centroids());
 }
 
-TEST_CASE("codebook cell agrees with a FAISS exact search", "[codebook]") {
+TEST_CASE("codebook cell agrees with the server's FAISS assignment", "[codebook]") {
   set_search_threads(1);
   SeededRng rng(5);
   std::vector<float> keys(3000 * kDim);
   for (float& x : keys) x = static_cast<float>(rng.uniform01());
   const Codebook book = train_codebook(keys, kDim, {.cells = 32});
-  faiss::IndexFlatL2 index(kDim);
-  index.add(book.cells(), book.centroids().data());
   const std::size_t n = 1000;
   std::vector<float> queries(n * kDim);
   for (float& x : queries) x = static_cast<float>(rng.uniform01());
-  std::vector<float> distances(n);
-  std::vector<faiss::Index::idx_t> labels(n);
-  index.search(static_cast<faiss::Index::idx_t>(n), queries.data(), 1, distances.data(),
-               labels.data());
+  const std::vector<uint32_t> labels = assign_cells(book, queries);
+  REQUIRE(labels.size() == n);
   int differ = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::span<const float> q(queries.data() + i * kDim, kDim);
     const uint32_t cell = book.cell(q);
-    if (static_cast<faiss::Index::idx_t>(cell) == labels[i]) continue;
+    if (cell == labels[i]) continue;
     // FAISS computes |x|^2 + |c|^2 - 2 x.c in float; it may only disagree on a near tie.
     ++differ;
     const auto d = [&](uint32_t c) {
@@ -95,9 +89,24 @@ TEST_CASE("codebook cell agrees with a FAISS exact search", "[codebook]") {
       for (uint32_t j = 0; j < kDim; ++j) s += std::pow(q[j] - book.centroid(c)[j], 2);
       return s;
     };
-    CHECK(d(static_cast<uint32_t>(labels[i])) - d(cell) < 1e-5);
+    CHECK(d(labels[i]) - d(cell) < 1e-5);
   }
   CHECK(differ <= 2);
+  // A single key (FAISS's direct path below its BLAS threshold) and no keys at all.
+  CHECK(assign_cells(book, std::span<const float>(queries.data(), kDim)) ==
+        std::vector<uint32_t>{book.cell(std::span<const float>(queries.data(), kDim))});
+  CHECK(assign_cells(book, {}).empty());
+}
+
+TEST_CASE("assign_cells rejects bad shapes and keys that are not finite", "[codebook]") {
+  set_search_threads(1);
+  const Codebook book(2, {0, 0, 1, 1});
+  CHECK(assign_cells(book, std::vector<float>{0.9f, 0.8f, 0.1f, 0.0f}) ==
+        std::vector<uint32_t>{1, 0});
+  CHECK_THROWS_WITH(assign_cells(book, std::vector<float>{0.5f, 0.5f, 0.5f}),
+                    Catch::Contains("not a whole number of keys of dimension 2"));
+  CHECK_THROWS_WITH(assign_cells(book, std::vector<float>{0.5f, 0.5f, NAN, 0.5f}),
+                    Catch::Contains("key 1 has a value that is not finite"));
 }
 
 TEST_CASE("codebook training rejects too few keys and bad shapes", "[codebook]") {

@@ -1,13 +1,16 @@
 // Training the Codebook (residue/retrieval/codebook.h): k-means with FAISS on general-corpus
-// keys. Aggregator side only: a client reads the trained codebook and needs no FAISS.
+// keys, and the server's bulk assignment of keys to its cells. Aggregator side only: a client
+// reads the trained codebook and needs no FAISS.
 //
 //   set_search_threads(0);                                       // residue/search/threads.h
 //   Codebook book = train_codebook(keys, encoder.dimension(), {.cells = 16});
 //   book.write("codebook.bin");
+//   std::vector<uint32_t> cells = assign_cells(book, keys);      // one cell per key
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "residue/retrieval/codebook.h"
 
@@ -33,5 +36,17 @@ struct CodebookOptions {
 /// cells, keys.size() is not a multiple of dimension, or cells is 0.
 Codebook train_codebook(std::span<const float> keys, uint32_t dimension,
                         const CodebookOptions& options = {});
+
+/// The nearest cell of each of the keys.size() / codebook.dimension() keys, by FAISS's exact
+/// search (IndexFlatL2, float, BLAS for large batches, OpenMP threads: call
+/// set_search_threads() first): the server's bulk assignment, millions of keys a second.
+///
+/// A device instead calls Codebook::cell(): plain C++ with no FAISS or BLAS to ship, and exact
+/// in double, so its cell does not depend on a BLAS's summation order. The two differ only on
+/// near-ties, where FAISS's float |x|^2 + |c|^2 - 2 x.c rounds two squared distances of unit
+/// keys that are within ~1e-5 of each other into the wrong order: on 100,000 Brown keys and 16
+/// cells they agree on every key but a handful (tests/unit/memory/cell_agreement_test.cpp).
+/// Throws Error if keys.size() is not a multiple of the dimension or a key is not finite.
+std::vector<uint32_t> assign_cells(const Codebook& codebook, std::span<const float> keys);
 
 }  // namespace residue
