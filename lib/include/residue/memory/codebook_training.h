@@ -42,10 +42,10 @@ Codebook train_codebook(std::span<const float> keys, uint32_t dimension,
 /// set_search_threads() first): the server's bulk assignment, millions of keys a second.
 ///
 /// A device instead calls Codebook::cell(): plain C++ with no FAISS or BLAS to ship, and exact
-/// in double, so its cell does not depend on a BLAS's summation order. The two differ only on
-/// near-ties, where FAISS's float |x|^2 + |c|^2 - 2 x.c rounds two squared distances of unit
-/// keys that are within ~1e-5 of each other into the wrong order: on 100,000 Brown keys and 16
-/// cells they agree on every key but a handful (tests/unit/memory/cell_agreement_test.cpp).
+/// in double, so its cell does not depend on a BLAS's summation order. The two can differ only
+/// on near-ties, where FAISS's float rounding (at most ~3e-5 of squared distance for unit keys
+/// at d = 64) swaps two cells: on 100,000 Brown keys at C = 16 they agree on every key
+/// (tests/unit/memory/cell_agreement_test.cpp).
 /// Throws Error if keys.size() is not a multiple of the dimension or a key is not finite.
 std::vector<uint32_t> assign_cells(const Codebook& codebook, std::span<const float> keys);
 
