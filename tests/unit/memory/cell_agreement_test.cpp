@@ -41,8 +41,10 @@ double norm(std::span<const float> v) {
 TEST_CASE("a device computes the same cell as the server's FAISS assignment on Brown keys",
           "[codebook][brown]") {
   const std::filesystem::path brown = RESIDUE_SOURCE_DIR "/data/brown";
-  INFO("this test reads the Brown corpus: run scripts/fetch-data");
-  REQUIRE(std::filesystem::exists(brown / "sentences.tsv"));
+  {
+    INFO((brown / "sentences.tsv").string() << " is missing: run scripts/fetch-data");
+    REQUIRE(std::filesystem::exists(brown / "sentences.tsv"));
+  }
   set_search_threads(2);
   const auto start = std::chrono::steady_clock::now();
   const Corpus corpus = Corpus::load(brown, "learned");
