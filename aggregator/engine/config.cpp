@@ -249,15 +249,8 @@ const char* role_name(Role role) {
 }
 
 const char* task_kind_name(TaskKind kind) {
-  switch (kind) {
-    case TaskKind::kFrequency:
-      return "frequency";
-    case TaskKind::kMemory:
-      return "memory";
-    case TaskKind::kVocab:
-      return "vocab";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"frequency", "memory", "vocab"};  // in enum order
+  return kNames[static_cast<std::size_t>(kind)];
 }
 
 Address parse_address(const std::string& text, const std::string& what) {
