@@ -106,5 +106,16 @@ TEST_CASE("residued refuses to start when a task's artifact changed under its da
   REQUIRE(daemon.stop() == 0);
 }
 
+TEST_CASE("residued refuses to start on an unreadable artifact, naming the task and the file",
+          "[integration]") {
+  TempDir dir;
+  DaemonProcess daemon(dir, {.tasks = {memory_task(dir / "missing.artifact")}});
+  REQUIRE_FALSE(daemon.try_start());
+  CHECK(daemon.exit_code() == 1);
+  CHECK_THAT(daemon.stderr_text(),
+             Catch::Contains("task next: artifact \"" + (dir / "missing.artifact").string() +
+                             "\": cannot read"));
+}
+
 }  // namespace
 }  // namespace residue::integration
