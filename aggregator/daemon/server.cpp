@@ -13,6 +13,7 @@
 #include "estimates.h"
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
+#include "task_json.h"
 
 namespace residue {
 namespace {
@@ -53,6 +54,7 @@ bool has_body(const httplib::Request& req) {
 constexpr const char* kTaskRoute = R"(/v1/tasks/([^/]+))";
 constexpr const char* kEstimatesRoute = R"(/v1/tasks/([^/]+)/estimates)";
 constexpr const char* kReportsRoute = R"(/v1/tasks/([^/]+)/reports)";
+constexpr const char* kArtifactRoute = R"(/v1/tasks/([^/]+)/artifact)";
 
 // Binds `server` to host:port (port 0: any free one); the port, or -1.
 int bind_listener(httplib::Server& server, const std::string& host, uint16_t port) {
@@ -82,6 +84,25 @@ std::optional<uint32_t> declared_count(const std::string& body) {
   for (int i = 3; i >= 0; --i)
     count = count << 8 | static_cast<uint8_t>(body[40 + static_cast<std::size_t>(i)]);
   return count;
+}
+
+// The bytes as they are (shared, not copied per request), versioned by their SHA-256: a device
+// that has them already gets 304 for If-None-Match.
+void serve_artifact(const httplib::Request& req, httplib::Response& res,
+                    std::shared_ptr<const Artifact> artifact) {
+  const std::string etag = "\"" + artifact->sha256 + "\"";
+  res.set_header("ETag", etag);
+  if (req.get_header_value("If-None-Match") == etag) {
+    res.status = 304;
+    return;
+  }
+  res.status = 200;
+  const std::size_t size = artifact->bytes.size();
+  res.set_content_provider(size, "application/octet-stream",
+                           [artifact = std::move(artifact)](std::size_t offset, std::size_t length,
+                                                            httplib::DataSink& sink) {
+                             return sink.write(artifact->bytes.data() + offset, length);
+                           });
 }
 
 }  // namespace
@@ -213,7 +234,8 @@ void Server::stop() {
 }
 
 bool Server::admit(const httplib::Request& req, httplib::Response& res) {
-  static const std::regex kTask(kTaskRoute), kEstimates(kEstimatesRoute), kReports(kReportsRoute);
+  static const std::regex kTask(kTaskRoute), kEstimates(kEstimatesRoute), kReports(kReportsRoute),
+      kArtifact(kArtifactRoute);
   const bool upload = req.method == "POST" && std::regex_match(req.path, kReports);
   const bool get = req.method == "GET" || req.method == "HEAD";  // httplib routes HEAD as GET
   std::optional<Role> role;                                      // none: any known token
@@ -225,7 +247,8 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
   } else if (get && (std::regex_match(req.path, kEstimates) ||
                      (req.path == "/metrics" && !metrics_http_))) {
     role = Role::kRead;
-  } else if (!get || (req.path != "/v1/tasks" && !std::regex_match(req.path, kTask))) {
+  } else if (!get || (req.path != "/v1/tasks" && !std::regex_match(req.path, kTask) &&
+                      !std::regex_match(req.path, kArtifact))) {
     return true;  // /healthz, and what the router answers 404 for
   }
   auto refuse = [&](int status, const char* result, const std::string& message) {
@@ -277,33 +300,30 @@ void Server::add_routes() {
         res.set_content(metrics_.render(), "text/plain; version=0.0.4");
       });
 
-  auto describe = [this](const Task& t) {
-    nlohmann::json domain = {{"kind", "size"}};
-    if (t.domain) {
-      std::vector<std::string> values;
-      for (uint32_t i = 0; i < t.domain->size(); ++i) values.push_back(t.domain->value_at(i));
-      domain = {{"kind", "dictionary"}, {"values", values}};
-    }
-    return nlohmann::json{{"name", t.name},
-                          {"params", to_json(t.protocol.params())},
-                          {"params_hash", to_hex(t.hash)},
-                          {"batch_format_version", kBatchFormatVersion},
-                          {"max_reports_per_batch", max_reports(t)},
-                          {"domain", domain}};
-  };
-
   // Authentication and roles: admit(), before any of these runs.
-  http_->Get("/v1/tasks", [this, describe](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/v1/tasks", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& [name, task] : tasks_) list.push_back(describe(task));
+    for (const auto& [name, task] : tasks_) list.push_back(task_json(task, max_reports(task)));
     reply(res, 200, {{"tasks", list}});
   });
 
-  http_->Get(kTaskRoute, [this, describe](const httplib::Request& req, httplib::Response& res) {
+  http_->Get(kTaskRoute, [this](const httplib::Request& req, httplib::Response& res) {
     const Task* task = find(req.matches[1]);
     if (task == nullptr)
       return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
-    reply(res, 200, describe(*task));
+    reply(res, 200, task_json(*task, max_reports(*task)));
+  });
+
+  http_->Get(kArtifactRoute, [this](const httplib::Request& req, httplib::Response& res) {
+    const Task* task = find(req.matches[1]);
+    if (task == nullptr)
+      return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
+    if (!task->artifact) {
+      return reply_error(res, 404,
+                         "task \"" + task->name + "\" is a " + task_kind_name(task->kind) +
+                             " task: it has no artifact (only memory and vocab tasks do)");
+    }
+    serve_artifact(req, res, task->artifact);
   });
 
   http_->Get(kEstimatesRoute, [this](const httplib::Request& req, httplib::Response& res) {

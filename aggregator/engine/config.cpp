@@ -80,6 +80,37 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return p.is_absolute() ? p : base / p;
 }
 
+TaskKind parse_kind(const toml::table& t, const std::string& context) {
+  const std::string name = get<std::string>(t, "kind", context).value_or("frequency");
+  for (const TaskKind kind : {TaskKind::kFrequency, TaskKind::kMemory, TaskKind::kVocab}) {
+    if (name == task_kind_name(kind)) return kind;
+  }
+  throw Error(context + "kind must be \"frequency\", \"memory\" or \"vocab\", but is \"" + name +
+              "\".");
+}
+
+// A frequency task counts values (a dictionary's, or bare indices); a memory or vocab task's
+// domain is its artifact, which devices download.
+void parse_domain_files(const toml::table& t, const std::filesystem::path& base,
+                        const std::string& context, TaskConfig& task) {
+  if (auto artifact = get<std::string>(t, "artifact", context))
+    task.artifact = resolve(base, *artifact);
+  const std::string kind = std::string("a ") + task_kind_name(task.kind) + " task";
+  if (task.kind == TaskKind::kFrequency) {
+    if (task.artifact)
+      throw Error(context + "artifact is for memory and vocab tasks, not " + kind + ".");
+    return;
+  }
+  if (!task.artifact) {
+    throw Error(context + "artifact is missing: " + kind +
+                " names the file of public pieces its devices download.");
+  }
+  if (t.contains("dictionary")) {
+    throw Error(context + "dictionary is for frequency tasks, not " + kind +
+                " (its domain is its artifact).");
+  }
+}
+
 TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesystem::path& base) {
   TaskConfig task;
   std::string context = "tasks[" + std::to_string(index) + "]: ";
@@ -88,6 +119,8 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
   if (task.name.empty() || task.name.find_first_of("/?#% ") != std::string::npos) {
     throw Error(context + "name must be non-empty and free of '/', '?', '#', '%' and spaces.");
   }
+  task.kind = parse_kind(t, context);
+  parse_domain_files(t, base, context, task);
   task.params.protocol = get<std::string>(t, "protocol", context).value_or("mss");
   task.params.epsilon = require<double>(t, "epsilon", context);
   if (auto dictionary = get<std::string>(t, "dictionary", context)) {
@@ -110,8 +143,9 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
     throw Error(context + "moduli must be an array of integers.");
   }
   task.max_inflation = get<double>(t, "max_inflation", context).value_or(task.max_inflation);
-  static constexpr std::string_view kKnown[] = {"name",       "protocol", "epsilon",      "k",
-                                                "dictionary", "moduli",   "max_inflation"};
+  static constexpr std::string_view kKnown[] = {"name",     "kind",   "protocol",
+                                                "epsilon",  "k",      "dictionary",
+                                                "artifact", "moduli", "max_inflation"};
   check_keys(t, kKnown, context);
   return task;
 }
@@ -212,6 +246,11 @@ const char* role_name(Role role) {
       return "admin";
   }
   return "?";
+}
+
+const char* task_kind_name(TaskKind kind) {
+  static constexpr const char* kNames[] = {"frequency", "memory", "vocab"};  // in enum order
+  return kNames[static_cast<std::size_t>(kind)];
 }
 
 Address parse_address(const std::string& text, const std::string& what) {

@@ -38,12 +38,25 @@ struct TokenConfig {
   uint64_t daily_quota = 0;
 };
 
+/// What a task collects (docs/operators.md, "Task kinds").
+enum class TaskKind {
+  kFrequency,  ///< value frequencies (the default)
+  kMemory,     ///< (cell, next token) reports of a private retrieval memory (docs/memory.md)
+  kVocab,      ///< candidate units of a dynamic vocabulary (docs/vocab.md)
+};
+
+/// "frequency", "memory", "vocab".
+const char* task_kind_name(TaskKind kind);
+
 struct TaskConfig {
   std::string name;
+  TaskKind kind = TaskKind::kFrequency;
   /// protocol, k, epsilon, optional moduli; the rest is completed at start-up.
   ProtocolParams params;
   /// A dictionary domain: one value per line (k is then the number of lines).
   std::optional<std::filesystem::path> dictionary;
+  /// A memory or vocab task's public pieces, as devices download them; set exactly for those.
+  std::optional<std::filesystem::path> artifact;
   /// MSS moduli search bound (used only when moduli are not given).
   double max_inflation = 1.15;
 };

@@ -58,6 +58,8 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
       domain = load_dictionary(*config.dictionary);
       params.k = domain->size();
     }
+    std::shared_ptr<const Artifact> artifact;
+    if (config.artifact) artifact = load_artifact(*config.artifact);
     const bool reuse = stored && stored->protocol == params.protocol && stored->k == params.k &&
                        stored->epsilon == params.epsilon &&
                        (params.moduli.empty() || stored->moduli == params.moduli);
@@ -68,8 +70,11 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
       options.max_inflation = config.max_inflation;
       params = complete_params(params, options);
     }
-    std::string domain_id = domain ? domain->id() : "";
-    return task_from_params(config.name, params, std::move(domain_id), std::move(domain));
+    std::string domain_id = domain ? domain->id() : artifact ? artifact->domain_id() : "";
+    Task task = task_from_params(config.name, params, std::move(domain_id), std::move(domain));
+    task.kind = config.kind;
+    task.artifact = std::move(artifact);
+    return task;
   } catch (const Error& e) {
     throw Error(context + e.what());
   }

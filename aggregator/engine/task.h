@@ -1,14 +1,17 @@
-// Task: a named collection on the server: its validated protocol, the parameter hash clients
-// echo, its domain (a dictionary of values, or a size), and the codec its batches use.
+// Task: a named collection on the server: its kind, its validated protocol, the parameter hash
+// clients echo, its domain (a dictionary of values, an artifact, or a size), and the codec its
+// batches use.
 // Immutable once built; shared between the daemon's threads.
 //
 //   Task t = make_task(config.tasks[0], stored_params_or_nullopt);
 //   parse_batch(t.codec, body, reports);
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "artifact.h"
 #include "config.h"
 #include "residue/core/domain.h"
 #include "residue/protocols/protocol.h"
@@ -20,13 +23,17 @@ namespace residue {
 struct Task {
   std::string name;
   Protocol protocol;
-  /// Domain::id() of its dictionary; "" for a task of bare indices.
+  /// Domain::id() of its dictionary, Artifact::domain_id() of its artifact; "" for a task of
+  /// bare indices.
   std::string domain_id;
   /// task_hash(params, domain_id): what clients echo in every batch.
   ParamsHash hash{};
   /// The dictionary itself, where known (the daemon; offline tools given --dictionary).
   std::optional<Domain> domain;
   ReportCodec codec;
+  TaskKind kind = TaskKind::kFrequency;
+  /// A memory or vocab task's public pieces (the daemon; null elsewhere).
+  std::shared_ptr<const Artifact> artifact;
 };
 
 /// The task of `params` (complete, as make_protocol takes them) over the domain `domain_id`.
@@ -36,9 +43,9 @@ struct Task {
 Task task_from_params(std::string name, const ProtocolParams& params, std::string domain_id,
                       std::optional<Domain> dictionary = std::nullopt);
 
-/// Builds a configured task: reads its dictionary, then completes its parameters (MSS moduli)
-/// unless `stored` holds the parameters the store already has for it and they agree with the
-/// configuration (protocol, k, epsilon, and the moduli when configured): those are reused, so a
+/// Builds a configured task: reads its dictionary or artifact, then completes its parameters (MSS
+/// moduli) unless `stored` holds the parameters the store already has for it and they agree with
+/// the configuration (protocol, k, epsilon, and the moduli when configured): those are reused, so a
 /// newer moduli search never orphans stored reports. Throws Error naming the task and field.
 Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& stored);
 

@@ -12,6 +12,11 @@ std::string describe_domain(const std::string& domain) {
   return domain.empty() ? "no dictionary (bare indices)" : domain;
 }
 
+// "artifact:<sha256>" is a memory or vocab task's artifact (aggregator/engine/artifact.h).
+bool is_artifact(const std::string& domain) {
+  return domain.starts_with("artifact:");
+}
+
 }  // namespace
 
 bool is_empty(const Tally& tally) {
@@ -35,6 +40,14 @@ void check_empty_for_registration(const std::string& where, const std::string& t
 void check_same_task(const std::string& where, const std::string& task,
                      std::span<const uint8_t> stored_hash, const std::string& stored_domain,
                      const ParamsHash& hash, const std::string& domain) {
+  if (stored_domain != domain && (is_artifact(stored_domain) || is_artifact(domain))) {
+    throw Error(where + ": the artifact of task \"" + task + "\" changed under its stored data: " +
+                "the data was reported under " + describe_domain(stored_domain) +
+                ", the configuration gives " + describe_domain(domain) +
+                ". Devices reported against the pieces they downloaded, so the stored reports "
+                "mean nothing under others. Restore the artifact file the data was collected "
+                "with, or give the new artifact a new task name.");
+  }
   if (stored_domain != domain) {
     throw Error(where + ": the dictionary of task \"" + task +
                 "\" changed under its stored data: " + "the data was counted under " +

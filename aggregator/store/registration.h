@@ -20,9 +20,9 @@ void check_empty_for_registration(const std::string& where, const std::string& t
                                   const Tally& empty);
 
 /// Throws Error (prefixed by `where`) unless the task stored as (stored_hash, stored_domain)
-/// is the one declared as (hash, domain). A changed dictionary gets its own message: the
-/// stored counts are indexed by position, so a reordered or edited dictionary would relabel
-/// them.
+/// is the one declared as (hash, domain). A changed dictionary or artifact gets its own
+/// message: the stored counts are indexed by position, so a reordered or edited dictionary would
+/// relabel them, and reports made against one artifact mean nothing under another.
 void check_same_task(const std::string& where, const std::string& task,
                      std::span<const uint8_t> stored_hash, const std::string& stored_domain,
                      const ParamsHash& hash, const std::string& domain);

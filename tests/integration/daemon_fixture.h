@@ -532,9 +532,12 @@ class TaskClient {
   }
 
  private:
-  // Domain::id() of the published dictionary, "" for a task of bare indices.
+  // Domain::id() of the published dictionary, "artifact:" and the SHA-256 of a memory or vocab
+  // task's artifact, "" for a task of bare indices.
   static std::string domain_id(const nlohmann::json& info) {
     const nlohmann::json& domain = info.at("domain");
+    if (domain.at("kind") == "artifact")
+      return "artifact:" + info.at("artifact").at("sha256").get<std::string>();
     if (domain.at("kind") != "dictionary") return "";
     return Domain::dictionary(domain.at("values").get<std::vector<std::string>>()).id();
   }
