@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "artifact_cache.h"
 #include "durable_file.h"
 #include "report_queue.h"
 #include "residue/core/domain.h"
@@ -28,9 +29,11 @@ namespace {
 
 // Personalization labels of memoized streams: the format is part of what makes a memoized
 // report stable, so it is versioned like every other encoding. Index tasks keep the first
-// format (their reports must not change); a dictionary value's stream follows the value.
+// format (their reports must not change); a dictionary value's stream follows the value; an
+// artifact task's stream follows the artifact's version, which gives an index its meaning.
 constexpr std::string_view kMemoIndexLabel = "residue.memo.1";
 constexpr std::string_view kMemoValueLabel = "residue.memo.value.1";
+constexpr std::string_view kMemoArtifactLabel = "residue.memo.artifact.1";
 
 constexpr std::size_t kSecretBytes = 32;
 constexpr const char* kDeviceSecretName = "device.secret";
@@ -129,9 +132,13 @@ int64_t unix_now() {
 // What the client keeps of a task: the parameters as published, their hashes, the domain.
 struct TaskInfo {
   ClientProtocol protocol;
-  ParamsHash hash{};         // task_hash: parameters and dictionary; in batches and the queue
+  ParamsHash hash{};         // task_hash: parameters and domain; in batches and the queue
   ParamsHash params_hash{};  // of the parameters alone: the nonce of memoized streams
   std::optional<Domain> domain;
+  // A memory or vocabulary task's public pieces: the published version, and the bytes once
+  // cached_artifact() has checked them.
+  std::optional<ArtifactRef> artifact_ref;
+  std::shared_ptr<const std::string> artifact;
   std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
   uint32_t max_reports_per_batch = UINT32_MAX;  // the daemon refuses larger batches (413)
   nlohmann::json published;                     // the daemon's description, cached as is
@@ -150,13 +157,18 @@ TaskInfo task_info_or_throw(const nlohmann::json& published, const ClientOptions
                   " values but k = " + std::to_string(info.protocol.params.k) + ".");
     }
   }
-  // The dictionary is part of the task: reports of indices into one order must never be
-  // counted under another.
+  if (published.contains("artifact")) info.artifact_ref = artifact_ref(published["artifact"]);
+  // The dictionary or the artifact is part of the task: reports of indices into one order (or
+  // one codebook) must never be counted under another.
   info.params_hash = params_hash(info.protocol.params);
-  info.hash = task_hash(info.protocol.params, info.domain ? info.domain->id() : "");
+  const std::string domain_id = info.domain         ? info.domain->id()
+                                : info.artifact_ref ? "artifact:" + info.artifact_ref->sha256
+                                                    : "";
+  info.hash = task_hash(info.protocol.params, domain_id);
   if (to_hex(info.hash) != hash_text) {
     throw Error("the daemon's task hash " + hash_text + " is not " + to_hex(info.hash) +
-                ", what this client computes from the parameters and the dictionary.");
+                ", what this client computes from the parameters and the " +
+                (info.artifact_ref ? "artifact." : "dictionary."));
   }
   if (info.protocol.params.epsilon > o.max_epsilon) {
     throw Error("epsilon = " + std::to_string(info.protocol.params.epsilon) +
@@ -183,6 +195,12 @@ std::vector<uint8_t> memo_personalization(const TaskInfo& task, const std::strin
     out.insert(out.end(), name.begin(), name.end());
     put_u32(static_cast<uint32_t>(value.size()), out);
     out.insert(out.end(), value.begin(), value.end());
+  } else if (task.artifact_ref) {
+    out.assign(kMemoArtifactLabel.begin(), kMemoArtifactLabel.end());
+    put_u32(static_cast<uint32_t>(name.size()), out);
+    out.insert(out.end(), name.begin(), name.end());
+    out.insert(out.end(), task.artifact_ref->sha256.begin(), task.artifact_ref->sha256.end());
+    put_u32(index, out);
   } else {
     out.assign(kMemoIndexLabel.begin(), kMemoIndexLabel.end());
     out.insert(out.end(), name.begin(), name.end());
@@ -244,7 +262,7 @@ class ClientImpl final : public Client {
     }
     OPENSSL_cleanse(key.data(), key.size());
     if (std::optional<std::vector<uint8_t>> cached = read_file(params_path())) {
-      task_ = std::make_shared<const TaskInfo>(
+      task_ = with_artifact(
           task_info(std::string_view(reinterpret_cast<const char*>(cached->data()), cached->size()),
                     o, "the cached parameters \"" + params_path().string() + "\""));
     } else {
@@ -388,6 +406,9 @@ class ClientImpl final : public Client {
     return options_.state_dir / ("budget-" + options_.task);
   }
   std::filesystem::path memo_path() const { return options_.state_dir / ("memo-" + options_.task); }
+  std::filesystem::path artifact_path() const {
+    return options_.state_dir / ("artifact-" + options_.task);
+  }
 
   // REQUIRES: mu_ held.
   Status fail(Status s, std::string message) {
@@ -413,21 +434,38 @@ class ClientImpl final : public Client {
   // Fetches, checks and caches the task's description. Needs no lock: it touches only the
   // parameters file, which one client per task writes.
   std::shared_ptr<const TaskInfo> fetch_parameters() const {
-    auto http = connect();
-    const httplib::Result r = http->Get("/v1/tasks/" + options_.task);
-    if (!r) {
-      throw Error("client: cannot reach " + options_.url + " for the parameters of task \"" +
-                  options_.task + "\": " + httplib::to_string(r.error()) + ".");
-    }
-    if (r->status != 200) {
-      throw Error("client: GET /v1/tasks/" + options_.task + " answered " +
-                  std::to_string(r->status) + ": " + r->body);
-    }
-    auto info = std::make_shared<const TaskInfo>(task_info(r->body, options_, options_.url));
+    auto info = with_artifact(task_info(get("/v1/tasks/" + options_.task), options_, options_.url));
     const std::string text = info->published.dump();
     write_durable_file(params_path(),
                        std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     return info;
+  }
+
+  // The body of GET `path`, or an Error saying why not.
+  std::string get(const std::string& path) const {
+    const httplib::Result r = connect()->Get(path);
+    if (!r) {
+      throw Error("client: cannot reach " + options_.url + " for " + path + " (task \"" +
+                  options_.task + "\"): " + httplib::to_string(r.error()) + ".");
+    }
+    if (r->status != 200) {
+      throw Error("client: GET " + path + " answered " + std::to_string(r->status) + ": " +
+                  r->body);
+    }
+    return r->body;
+  }
+
+  // The task with its artifact's checked bytes, from the state directory or the daemon.
+  std::shared_ptr<const TaskInfo> with_artifact(TaskInfo info) const {
+    if (info.artifact_ref) {
+      try {
+        info.artifact = cached_artifact(*info.artifact_ref, artifact_path(),
+                                        [this](const std::string& path) { return get(path); });
+      } catch (const std::exception& e) {
+        throw Error("client: task \"" + options_.task + "\": " + e.what());
+      }
+    }
+    return std::make_shared<const TaskInfo>(std::move(info));
   }
 
   void load_budget() {

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "daemon_fixture.h"
+#include "residue/client/client.h"
+#include "residue/core/error.h"
 #include "residue/random/seeded_rng.h"
 
 namespace residue::integration {
@@ -73,6 +75,42 @@ TEST_CASE("a memory task publishes its kind and artifact, and the download hashe
   REQUIRE(post_batch(*device, "next", client.batch(30, rng))->status == 200);
   require_counted(daemon, "next", 1, 30);
   REQUIRE(daemon.stop() == 0);
+}
+
+TEST_CASE("a device downloads a memory task's artifact once, checks it, and its reports count",
+          "[integration]") {
+  TempDir dir;
+  std::string bytes(50000, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 37 % 253);
+  write_text(dir / "next.artifact", bytes);
+  DaemonSpec spec;
+  spec.tasks = {memory_task(dir / "next.artifact")};
+  DaemonProcess daemon(dir, spec);
+  daemon.start();
+  const ClientOptions options{
+      .url = daemon.url(), .token = kToken, .task = "next", .state_dir = dir / "device"};
+  const std::filesystem::path cached = dir / "device" / "artifact-next";
+  {
+    std::unique_ptr<Client> client = Client::open(options);
+    CHECK(read_text(cached) == bytes);
+    for (uint32_t i = 0; i < 20; ++i) REQUIRE(client->record_index(i % 64) == Status::kOk);
+    REQUIRE(client->flush().status == Status::kOk);
+  }
+  require_counted(daemon, "next", 1, 20);
+
+  // A cached copy that no longer matches the published digest is never used: the client
+  // fetches the artifact again.
+  std::string tampered = bytes;
+  tampered[123] = static_cast<char>(tampered[123] ^ 1);
+  write_text(cached, tampered);
+  Client::open(options);
+  CHECK(read_text(cached) == bytes);
+
+  // Without the daemon, a tampered copy stops the client rather than being used.
+  REQUIRE(daemon.stop() == 0);
+  write_text(cached, tampered);
+  CHECK_THROWS_WITH(Client::open(options),
+                    Catch::Contains("task \"next\"") && Catch::Contains("/v1/tasks/next/artifact"));
 }
 
 TEST_CASE("residued refuses to start when a task's artifact changed under its data",

@@ -2,13 +2,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
-#include <array>
 #include <limits>
 
 #include "residue/core/error.h"
-#include "residue/core/hex.h"
+#include "residue/core/sha256.h"
 
 namespace residue {
 namespace {
@@ -90,16 +88,15 @@ std::string Domain::id() const {
   if (is_dictionary()) {
     for (const std::string& value : values_) {
       const auto size = static_cast<uint32_t>(value.size());
-      for (int shift = 0; shift < 32; shift += 8) message.push_back(static_cast<char>(size >> shift));
+      for (int shift = 0; shift < 32; shift += 8)
+        message.push_back(static_cast<char>(size >> shift));
       message += value;
     }
   } else {
     message = "residue.domain.hashed.1";
     message.append(key_.begin(), key_.end());
   }
-  std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data());
-  return (is_dictionary() ? "dictionary:" : "hashed:") + to_hex(digest);
+  return (is_dictionary() ? "dictionary:" : "hashed:") + sha256_hex(message);
 }
 
 uint32_t Domain::hash_index(std::string_view value) const {
