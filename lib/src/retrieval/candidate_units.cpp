@@ -189,8 +189,10 @@ std::vector<uint8_t> CandidateUnits::serialize() const {
 
 ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes, uint32_t words) {
   byte_cursor::Cursor r(bytes);
+  // Errors point at the field that was read last.
+  std::size_t at = 0;
   const auto fail = [&](std::string message) {
-    return ParseError{"candidates: " + std::move(message), r.pos()};
+    return ParseError{"candidates: " + std::move(message), at};
   };
   const std::optional<uint64_t> n = r.uint(8);
   // Each unit takes at least 1 + 2 * 4 + 8 bytes: a corrupt count cannot make us allocate.
@@ -199,6 +201,7 @@ ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes
   std::vector<uint64_t> counts(static_cast<std::size_t>(*n));
   std::unordered_map<uint64_t, uint32_t> seen;
   for (std::size_t i = 0; i < units.size(); ++i) {
+    at = r.pos();
     const std::optional<uint64_t> length = r.uint(1);
     if (!length) return fail("the bytes end inside unit " + std::to_string(i));
     if (*length < 2 || *length > kMaxUnitWords) {
@@ -206,6 +209,7 @@ ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes
                   " words; units have 2 to " + std::to_string(kMaxUnitWords));
     }
     for (uint64_t k = 0; k < *length; ++k) {
+      at = r.pos();
       const std::optional<uint64_t> w = r.uint(4);
       if (!w) return fail("the bytes end inside unit " + std::to_string(i));
       if (*w >= words || *w > kMaxWordId) {
@@ -218,10 +222,12 @@ ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes
       return fail("unit " + std::to_string(i) + " repeats unit " +
                   std::to_string(seen.at(key(units[i]))));
     }
+    at = r.pos();
     const std::optional<uint64_t> count = r.uint(8);
     if (!count) return fail("the bytes end inside unit " + std::to_string(i));
     counts[i] = *count;
   }
+  at = r.pos();
   if (r.left() != 0) return fail(std::to_string(r.left()) + " bytes after the last unit");
   // Every check of the constructor was made above: it cannot throw here.
   return CandidateUnits(std::move(units), std::move(counts));

@@ -94,8 +94,9 @@ std::vector<uint8_t> vocabulary_bytes(const Vocabulary& vocab) {
 
 ParseResult<Vocabulary> parse_vocabulary(Section s) {
   Cursor r(s.bytes);
+  std::size_t at = 0;  // errors point at the field that was read last
   const auto fail = [&](std::string message) {
-    return ParseError{"vocabulary: " + std::move(message), s.offset + r.pos()};
+    return ParseError{"vocabulary: " + std::move(message), s.offset + at};
   };
   const std::optional<uint64_t> n = r.uint(4);
   // A word takes at least 5 bytes: a corrupt count cannot make us allocate.
@@ -103,11 +104,13 @@ ParseResult<Vocabulary> parse_vocabulary(Section s) {
   std::vector<std::string> words;
   words.reserve(static_cast<std::size_t>(*n));
   for (uint64_t i = 0; i < *n; ++i) {
+    at = r.pos();
     const std::optional<uint64_t> length = r.uint(4);
     const auto word = length ? r.take(*length) : std::nullopt;
     if (!word) return fail("the section ends inside word " + std::to_string(i));
     words.emplace_back(word->begin(), word->end());
   }
+  at = r.pos();
   if (r.left() != 0) return fail(std::to_string(r.left()) + " bytes after the last word");
   try {
     return Vocabulary(std::move(words));
