@@ -671,30 +671,27 @@ void add_vocab_command(CLI::App& app) {
   tokenize_cmd->add_flag("--json", t->json, "One JSON object on stdout");
   tokenize_cmd->callback([t] { tokenize(*t); });
 
+  // candidates and prepare write the same public units: the dictionary, or the artifact.
   auto c = std::make_shared<CandidatesOptions>();
-  CLI::App* candidates_cmd = vocab->add_subcommand(
-      "candidates", "Write the candidate units, one a line: the dictionary of the mss task");
-  candidates_cmd->add_option("--candidates", c->candidates, "M")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  candidates_cmd->add_option("--vocab-words", c->vocab_words, "V")->capture_default_str();
-  candidates_cmd->add_option("--data-dir", c->data_dir, "Directory of the Brown sentences.tsv")
-      ->capture_default_str();
-  candidates_cmd->add_option("--out", c->out, "The dictionary file to write")->required();
-  candidates_cmd->add_flag("--json", c->json, "One JSON object on stdout");
-  candidates_cmd->callback([c] { write_candidates(*c); });
-
-  CLI::App* prepare_cmd = vocab->add_subcommand(
-      "prepare", "Write the task artifact a device needs: vocabulary and candidate units");
-  prepare_cmd->add_option("--candidates", c->candidates, "M")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  prepare_cmd->add_option("--vocab-words", c->vocab_words, "V")->capture_default_str();
-  prepare_cmd->add_option("--data-dir", c->data_dir, "Directory of the Brown sentences.tsv")
-      ->capture_default_str();
-  prepare_cmd->add_option("--out", c->out, "The artifact file to write")->required();
-  prepare_cmd->add_flag("--json", c->json, "One JSON object on stdout");
-  prepare_cmd->callback([c] { prepare(*c); });
+  const auto add_units_command = [&](const char* name, const char* help, const char* out,
+                                     void (*run)(const CandidatesOptions&)) {
+    CLI::App* cmd = vocab->add_subcommand(name, help);
+    cmd->add_option("--candidates", c->candidates, "M")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--vocab-words", c->vocab_words, "V")->capture_default_str();
+    cmd->add_option("--data-dir", c->data_dir, "Directory of the Brown sentences.tsv")
+        ->capture_default_str();
+    cmd->add_option("--out", c->out, out)->required();
+    cmd->add_flag("--json", c->json, "One JSON object on stdout");
+    cmd->callback([c, run] { run(*c); });
+  };
+  add_units_command("candidates",
+                    "Write the candidate units, one a line: the dictionary of the mss task",
+                    "The dictionary file to write", write_candidates);
+  add_units_command("prepare",
+                    "Write the task artifact a device needs: vocabulary and candidate units",
+                    "The artifact file to write", prepare);
 
   auto ev = std::make_shared<EvalOptions>();
   CLI::App* eval_cmd = vocab->add_subcommand(
