@@ -78,7 +78,7 @@ TEST_CASE("a memory artifact survives the round trip, piece by piece and value b
   CHECK(b.domain() == 6 * 8);
   CHECK(b.serialize() == bytes);
 
-  TempDir dir;
+  testing::TempDir dir;
   a.write(dir.path() / "memory.artifact");
   const MemoryArtifact c = MemoryArtifact::read(dir.path() / "memory.artifact");
   SeededRng rng(5);
@@ -141,7 +141,7 @@ TEST_CASE("a memory artifact refuses a corrupted file with the checksum's offset
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("checksum mismatch"));
   CHECK(r.error().offset == bytes.size() - 32);
-  TempDir dir;
+  testing::TempDir dir;
   std::ofstream(dir.path() / "bad", std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
   CHECK_THROWS_WITH(MemoryArtifact::read(dir.path() / "bad"),
@@ -209,7 +209,7 @@ TEST_CASE("a vocab artifact survives the round trip and refuses bad bytes", "[ta
     CHECK(std::ranges::equal(b.candidates().words(id), a.candidates().words(id)));
     CHECK(b.candidates().public_count(id) == a.candidates().public_count(id));
   }
-  TempDir dir;
+  testing::TempDir dir;
   a.write(dir.path() / "vocab.artifact");
   CHECK(VocabArtifact::read(dir.path() / "vocab.artifact").serialize() == bytes);
 
