@@ -128,11 +128,6 @@ constexpr std::array<std::string_view, 4> kMemorySections = {"vocabulary", "embe
                                                              "key options", "codebook"};
 constexpr std::array<std::string_view, 2> kVocabSections = {"vocabulary", "candidates"};
 
-void write_file(const std::filesystem::path& file, std::span<const uint8_t> bytes,
-                std::string_view what) {
-  matrix_file::write_bytes(file, bytes, what);
-}
-
 template <typename T>
 T read_file(const std::filesystem::path& file, std::string_view what) {
   const std::vector<uint8_t> bytes = matrix_file::read_bytes(file, what);
@@ -202,7 +197,7 @@ ParseResult<MemoryArtifact> MemoryArtifact::parse(std::span<const uint8_t> bytes
 }
 
 void MemoryArtifact::write(const std::filesystem::path& file) const {
-  write_file(file, serialize(), "memory artifact");
+  matrix_file::write_bytes(file, serialize(), "memory artifact");
 }
 
 MemoryArtifact MemoryArtifact::read(const std::filesystem::path& file) {
@@ -242,7 +237,7 @@ ParseResult<VocabArtifact> VocabArtifact::parse(std::span<const uint8_t> bytes) 
 }
 
 void VocabArtifact::write(const std::filesystem::path& file) const {
-  write_file(file, serialize(), "vocab artifact");
+  matrix_file::write_bytes(file, serialize(), "vocab artifact");
 }
 
 VocabArtifact VocabArtifact::read(const std::filesystem::path& file) {
