@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -228,6 +229,21 @@ TEST_CASE("a vocab artifact survives the round trip and refuses bad bytes", "[ta
   r = VocabArtifact::parse(bad);
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("checksum mismatch"));
+}
+
+TEST_CASE("the fuzz seeds of whole files are valid artifacts", "[task_artifact]") {
+  // tests/fuzz/corpus/task_artifact: byte 0 picks the kind, the rest is the file. Seeds that
+  // stop parsing after a format change would fuzz only the first refusal.
+  const auto seed = [](const char* name) {
+    std::ifstream in(std::string(RESIDUE_SOURCE_DIR "/tests/fuzz/corpus/task_artifact/") + name,
+                     std::ios::binary);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 1);
+    return std::vector<uint8_t>(bytes.begin() + 1, bytes.end());
+  };
+  CHECK(MemoryArtifact::parse(seed("memory_file")).ok());
+  CHECK(VocabArtifact::parse(seed("vocab_file")).ok());
 }
 
 TEST_CASE("pick_unit draws each occurrence of a unit with equal probability", "[task_artifact]") {
