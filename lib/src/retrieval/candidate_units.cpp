@@ -187,7 +187,8 @@ std::vector<uint8_t> CandidateUnits::serialize() const {
   return out;
 }
 
-ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes, uint32_t words) {
+ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes, uint32_t words,
+                                                  std::size_t* used) {
   byte_cursor::Cursor r(bytes);
   // Errors point at the field that was read last.
   std::size_t at = 0;
@@ -228,7 +229,11 @@ ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes
     counts[i] = *count;
   }
   at = r.pos();
-  if (r.left() != 0) return fail(std::to_string(r.left()) + " bytes after the last unit");
+  if (used != nullptr) {
+    *used = r.pos();
+  } else if (r.left() != 0) {
+    return fail(std::to_string(r.left()) + " bytes after the last unit");
+  }
   // Every check of the constructor was made above: it cannot throw here.
   return CandidateUnits(std::move(units), std::move(counts));
 }

@@ -83,8 +83,10 @@ class CandidateUnits {
   /// ids, uint64 public count.
   std::vector<uint8_t> serialize() const;
   /// Parses serialize()'s output, every word id below `words` (the vocabulary's known words);
-  /// never throws (untrusted bytes).
-  static ParseResult<CandidateUnits> parse(std::span<const uint8_t> bytes, uint32_t words);
+  /// never throws (untrusted bytes). Bytes after the list are an error, unless `used` is given:
+  /// then it receives the list's length (a list inside a larger file).
+  static ParseResult<CandidateUnits> parse(std::span<const uint8_t> bytes, uint32_t words,
+                                           std::size_t* used = nullptr);
 
  private:
   static uint64_t key(std::span<const uint32_t> words);
