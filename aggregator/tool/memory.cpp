@@ -1,7 +1,7 @@
-// `residue memory build | eval | query`: private retrieval memories (docs/memory.md). build
-// simulates a population of clients reporting (cell, next token) under LDP, or decodes a task
-// from the daemon's store, and writes a memory file; eval scores its arms on the test split;
-// query prints the next-token distribution after a context.
+// `residue memory build | eval | query`: private retrieval memories (docs/memory.md); prepare is
+// in memory_prepare.cpp. build simulates a population of clients reporting (cell, next token) under
+// LDP, or decodes a task from the daemon's store, and writes a memory file; eval scores its arms on
+// the test split; query prints the next-token distribution after a context.
 #include "residue/memory/memory.h"
 
 #include <algorithm>
@@ -355,7 +355,9 @@ void query(const QueryOptions& o) {
 
 void add_memory_command(CLI::App& app) {
   CLI::App* memory = app.add_subcommand(
-      "memory", "Private retrieval memories: build from LDP reports, evaluate, query");
+      "memory",
+      "Private retrieval memories: prepare a device's artifact, build from LDP reports, "
+      "evaluate, query");
   memory->require_subcommand(1);
 
   auto b = std::make_shared<BuildOptions>();
@@ -434,6 +436,8 @@ void add_memory_command(CLI::App& app) {
                         "The corpus (default: the one it was built from)");
   query_cmd->add_flag("--json", q->json, "One JSON object on stdout");
   query_cmd->callback([q] { query(*q); });
+
+  add_memory_prepare_command(*memory);
 }
 
 }  // namespace residue

@@ -1,11 +1,11 @@
-// `residue vocab build | update | search | tokenize | candidates | eval | bench`: dynamic
+// `residue vocab build | update | search | tokenize | candidates | prepare | eval | bench`: dynamic
 // vocabularies (docs/vocab.md). build picks candidate units from the public corpus, learns how to
 // embed them, and admits those whose private estimates are significant (simulated clients, or a
 // task of the daemon's store); update runs a later round on an existing file; search and tokenize
-// use the admitted units; candidates writes the task's dictionary; eval sweeps eps, n, z and U
-// for precision/recall against the true top units; bench measures the index. The measurements
-// are the experiments' (experiments/vocab_evaluation.h, index_bench.h); this file runs and
-// prints them.
+// use the admitted units; candidates writes the task's dictionary, prepare the device's task
+// artifact; eval sweeps eps, n, z and U for precision/recall against the true top units; bench
+// measures the index. The measurements are the experiments' (experiments/vocab_evaluation.h,
+// index_bench.h); this file runs and prints them.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -23,6 +23,7 @@
 #include "residue/core/stopwatch.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/seeded_rng.h"
+#include "residue/retrieval/task_artifact.h"
 #include "residue/search/threads.h"
 #include "residue/vocab/vocab_file.h"
 #include "tally_inputs.h"
@@ -481,11 +482,19 @@ struct CandidatesOptions {
   bool json = false;
 };
 
-void write_candidates(const CandidatesOptions& o) {
+// The public vocabulary and candidate units, as `vocab build` extracts them.
+VocabArtifact public_units(const CandidatesOptions& o) {
   const Corpus corpus = load_brown(o.data_dir);
-  const Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
-  const CandidateUnits c = CandidateUnits::extract(sentence_ids(corpus.general(), vocab), vocab,
-                                                   {.max_units = o.candidates});
+  Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
+  CandidateUnits c = CandidateUnits::extract(sentence_ids(corpus.general(), vocab), vocab,
+                                             {.max_units = o.candidates});
+  return VocabArtifact(std::move(vocab), std::move(c));
+}
+
+void write_candidates(const CandidatesOptions& o) {
+  const VocabArtifact units = public_units(o);
+  const Vocabulary& vocab = units.vocab();
+  const CandidateUnits& c = units.candidates();
   std::ofstream out(o.out);
   if (!out) throw Error("--out: cannot open \"" + o.out + "\" for writing.");
   for (uint32_t u = 0; u < c.size(); ++u) out << c.text(u, vocab) << "\n";
@@ -495,6 +504,19 @@ void write_candidates(const CandidatesOptions& o) {
   } else {
     std::cout << c.size() << " candidate units written to " << o.out
               << " (line i = unit i: the dictionary of an mss task with k = " << c.size() << ")\n";
+  }
+}
+
+void prepare(const CandidatesOptions& o) {
+  const VocabArtifact units = public_units(o);
+  units.write(o.out);
+  if (o.json) {
+    std::cout << nlohmann::json{{"out", o.out}, {"candidates", units.candidates().size()}}.dump(2)
+              << "\n";
+  } else {
+    std::cout << "vocab artifact " << o.out << ": " << units.candidates().size()
+              << " candidate units, V = " << o.vocab_words
+              << " (the vocab task: mss with k = " << units.candidates().size() << ")\n";
   }
 }
 
@@ -649,18 +671,27 @@ void add_vocab_command(CLI::App& app) {
   tokenize_cmd->add_flag("--json", t->json, "One JSON object on stdout");
   tokenize_cmd->callback([t] { tokenize(*t); });
 
+  // candidates and prepare write the same public units: the dictionary, or the artifact.
   auto c = std::make_shared<CandidatesOptions>();
-  CLI::App* candidates_cmd = vocab->add_subcommand(
-      "candidates", "Write the candidate units, one a line: the dictionary of the mss task");
-  candidates_cmd->add_option("--candidates", c->candidates, "M")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  candidates_cmd->add_option("--vocab-words", c->vocab_words, "V")->capture_default_str();
-  candidates_cmd->add_option("--data-dir", c->data_dir, "Directory of the Brown sentences.tsv")
-      ->capture_default_str();
-  candidates_cmd->add_option("--out", c->out, "The dictionary file to write")->required();
-  candidates_cmd->add_flag("--json", c->json, "One JSON object on stdout");
-  candidates_cmd->callback([c] { write_candidates(*c); });
+  const auto add_units_command = [&](const char* name, const char* help, const char* out,
+                                     void (*run)(const CandidatesOptions&)) {
+    CLI::App* cmd = vocab->add_subcommand(name, help);
+    cmd->add_option("--candidates", c->candidates, "M")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--vocab-words", c->vocab_words, "V")->capture_default_str();
+    cmd->add_option("--data-dir", c->data_dir, "Directory of the Brown sentences.tsv")
+        ->capture_default_str();
+    cmd->add_option("--out", c->out, out)->required();
+    cmd->add_flag("--json", c->json, "One JSON object on stdout");
+    cmd->callback([c, run] { run(*c); });
+  };
+  add_units_command("candidates",
+                    "Write the candidate units, one a line: the dictionary of the mss task",
+                    "The dictionary file to write", write_candidates);
+  add_units_command("prepare",
+                    "Write the task artifact a device needs: vocabulary and candidate units",
+                    "The artifact file to write", prepare);
 
   auto ev = std::make_shared<EvalOptions>();
   CLI::App* eval_cmd = vocab->add_subcommand(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The retrieval commands end to end on the Brown corpus (scripts/fetch-data puts it in data/),
-# at small sizes: `residue vocab build | search | tokenize` and `residue memory build | eval |
-# query`, each checked for its output, and a truncated file of each kind refused with one line.
+# at small sizes: `residue vocab build | search | tokenize | prepare` and `residue memory build |
+# eval | query | prepare`, each checked for its output, and a truncated file of each kind refused with one line.
 #   retrieval_test.sh path/to/residue path/to/data/brown
 set -euo pipefail
 residue=$1 brown=$2
@@ -30,6 +30,16 @@ done
 "$residue" memory query --memory "$work/m.rm" --data-dir "$brown" --context "the results of the" \
   --top 3 > "$work/query.out" || fail "memory query"
 grep -q "p_mem" "$work/query.out" || fail "memory query printed no distribution"
+
+# The task artifacts a device downloads: the magic line, the k of the task they serve.
+"$residue" memory prepare --vocab 1024 --cells 4 --data-dir "$brown" --out "$work/m.artifact" \
+  > "$work/prepare.out" || fail "memory prepare: $(cat "$work/prepare.out")"
+[ "$(head -n 1 "$work/m.artifact")" = residue.memory-artifact.1 ] || fail "memory prepare: no magic"
+grep -q "k = cells x (vocab + 1) = 4100" "$work/prepare.out" || fail "memory prepare: no k"
+"$residue" vocab prepare --candidates 2000 --data-dir "$brown" --out "$work/v.artifact" --json \
+  > "$work/prepare.json" || fail "vocab prepare: $(cat "$work/prepare.json")"
+[ "$(head -n 1 "$work/v.artifact")" = residue.vocab-artifact.1 ] || fail "vocab prepare: no magic"
+grep -q '"candidates": 2000' "$work/prepare.json" || fail "vocab prepare: not 2000 candidates"
 
 # Truncated files: one line naming the file, exit status non-zero.
 for file in v.rv m.rm; do

@@ -4,6 +4,7 @@
 
 #include "residue/core/error.h"
 #include "residue/retrieval/embeddings.h"
+#include "residue/retrieval/joint_value.h"
 
 namespace residue {
 
@@ -79,7 +80,7 @@ std::vector<uint64_t> joint_counts(const Positions& positions, uint32_t cells, u
                   std::to_string(positions.tokens[i]) + ", outside " + std::to_string(cells) +
                   " cells x " + std::to_string(tokens) + " tokens.");
     }
-    ++counts[std::size_t{positions.cells[i]} * tokens + positions.tokens[i]];
+    ++counts[joint_value(positions.cells[i], positions.tokens[i], tokens)];
   }
   return counts;
 }

@@ -6,6 +6,7 @@
 
 #include "residue/core/error.h"
 #include "residue/lm/vocabulary.h"
+#include "retrieval/byte_cursor.h"
 
 namespace residue {
 namespace {
@@ -148,15 +149,21 @@ std::string CandidateUnits::text(uint32_t id, const Vocabulary& vocab) const {
 
 std::vector<uint64_t> CandidateUnits::count_occurrences(
     std::span<const std::vector<uint32_t>> sentences) const {
-  std::vector<uint64_t> occurrences(size(), 0);
+  std::vector<uint64_t> counts(size(), 0);
   for (const std::vector<uint32_t>& sentence : sentences) {
-    for (std::size_t i = 0; i < sentence.size(); ++i) {
-      for (std::size_t len = 2; len <= kMaxUnitWords && i + len <= sentence.size(); ++len) {
-        if (auto id = find(std::span(sentence).subspan(i, len))) ++occurrences[*id];
-      }
+    for (uint32_t id : occurrences(sentence)) ++counts[id];
+  }
+  return counts;
+}
+
+std::vector<uint32_t> CandidateUnits::occurrences(std::span<const uint32_t> words) const {
+  std::vector<uint32_t> ids;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    for (std::size_t len = 2; len <= kMaxUnitWords && i + len <= words.size(); ++len) {
+      if (auto id = find(words.subspan(i, len))) ids.push_back(*id);
     }
   }
-  return occurrences;
+  return ids;
 }
 
 Tokenizer CandidateUnits::tokenizer(std::span<const uint32_t> units) const {
@@ -167,6 +174,68 @@ Tokenizer CandidateUnits::tokenizer(std::span<const uint32_t> units) const {
     v.push_back({.id = u, .words = {w.begin(), w.end()}});
   }
   return Tokenizer(std::move(v));
+}
+
+std::vector<uint8_t> CandidateUnits::serialize() const {
+  std::vector<uint8_t> out;
+  byte_cursor::put_u64(out, size());
+  for (uint32_t id = 0; id < size(); ++id) {
+    out.push_back(static_cast<uint8_t>(words(id).size()));
+    for (uint32_t w : words(id)) byte_cursor::put_u32(out, w);
+    byte_cursor::put_u64(out, counts_[id]);
+  }
+  return out;
+}
+
+ParseResult<CandidateUnits> CandidateUnits::parse(std::span<const uint8_t> bytes, uint32_t words,
+                                                  std::size_t* used) {
+  byte_cursor::Cursor r(bytes);
+  // Errors point at the field that was read last.
+  std::size_t at = 0;
+  const auto fail = [&](std::string message) {
+    return ParseError{"candidates: " + std::move(message), at};
+  };
+  const std::optional<uint64_t> n = r.uint(8);
+  // Each unit takes at least 1 + 2 * 4 + 8 bytes: a corrupt count cannot make us allocate.
+  if (!n || *n > r.left() / 17) return fail("the unit count exceeds the bytes (truncated?)");
+  std::vector<std::vector<uint32_t>> units(static_cast<std::size_t>(*n));
+  std::vector<uint64_t> counts(static_cast<std::size_t>(*n));
+  std::unordered_map<uint64_t, uint32_t> seen;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    at = r.pos();
+    const std::optional<uint64_t> length = r.uint(1);
+    if (!length) return fail("the bytes end inside unit " + std::to_string(i));
+    if (*length < 2 || *length > kMaxUnitWords) {
+      return fail("unit " + std::to_string(i) + " has " + std::to_string(*length) +
+                  " words; units have 2 to " + std::to_string(kMaxUnitWords));
+    }
+    for (uint64_t k = 0; k < *length; ++k) {
+      at = r.pos();
+      const std::optional<uint64_t> w = r.uint(4);
+      if (!w) return fail("the bytes end inside unit " + std::to_string(i));
+      if (*w >= words || *w > kMaxWordId) {
+        return fail("unit " + std::to_string(i) + " holds word id " + std::to_string(*w) +
+                    ", not one of the " + std::to_string(words) + " words");
+      }
+      units[i].push_back(static_cast<uint32_t>(*w));
+    }
+    if (!seen.emplace(key(units[i]), static_cast<uint32_t>(i)).second) {
+      return fail("unit " + std::to_string(i) + " repeats unit " +
+                  std::to_string(seen.at(key(units[i]))));
+    }
+    at = r.pos();
+    const std::optional<uint64_t> count = r.uint(8);
+    if (!count) return fail("the bytes end inside unit " + std::to_string(i));
+    counts[i] = *count;
+  }
+  at = r.pos();
+  if (used != nullptr) {
+    *used = r.pos();
+  } else if (r.left() != 0) {
+    return fail(std::to_string(r.left()) + " bytes after the last unit");
+  }
+  // Every check of the constructor was made above: it cannot throw here.
+  return CandidateUnits(std::move(units), std::move(counts));
 }
 
 }  // namespace residue

@@ -6,7 +6,8 @@
 //         12   uint32   rows
 //         16   uint32   cols
 //         20   rows * cols IEEE 754 binary32 values, row-major
-// Integers and floats are little-endian. Nothing may follow the values.
+// Integers and floats are little-endian. Nothing may follow the values. read_bytes and
+// write_bytes (whole files, written atomically) also serve the task artifacts.
 #pragma once
 
 #include <algorithm>

@@ -20,9 +20,6 @@ constexpr uint64_t kMaxMatrixValues = uint64_t{1} << 28;
 
 // --- writing ---------------------------------------------------------------------------------
 
-void put_u8(std::vector<uint8_t>& out, uint8_t v) {
-  out.push_back(v);
-}
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
@@ -147,6 +144,7 @@ class Reader {
   Reader(std::span<const uint8_t> bytes, std::size_t end) : bytes_(bytes.first(end)) {}
   std::size_t pos() const { return pos_; }
   std::size_t left() const { return bytes_.size() - pos_; }
+  std::span<const uint8_t> rest() const { return bytes_.subspan(pos_); }
 
   void need(uint64_t n, std::string_view what) const {
     if (left() < n) {
@@ -165,7 +163,6 @@ class Reader {
     for (int i = 0; i < size; ++i) v |= uint64_t{s[static_cast<std::size_t>(i)]} << (8 * i);
     return v;
   }
-  uint8_t u8(std::string_view what) { return static_cast<uint8_t>(uint(1, what)); }
   uint32_t u32(std::string_view what) { return static_cast<uint32_t>(uint(4, what)); }
   uint64_t u64(std::string_view what) { return uint(8, what); }
   double f64(std::string_view what) { return std::bit_cast<double>(u64(what)); }
@@ -247,34 +244,17 @@ VocabFile parse_or_throw(std::span<const uint8_t> bytes) {
   Vocabulary vocab =
       at_offset(json_at, "the vocabulary words", [&] { return Vocabulary(std::move(words)); });
 
-  // Candidates.
+  // Candidates (CandidateUnits::serialize()).
   const std::size_t candidates_at = r.pos();
-  const uint64_t ncandidates = r.count(8, 1 + 2 * 4 + 8, "the candidate count");
-  std::vector<std::vector<uint32_t>> units(static_cast<std::size_t>(ncandidates));
-  std::vector<uint64_t> counts(static_cast<std::size_t>(ncandidates));
-  for (uint64_t i = 0; i < ncandidates; ++i) {
-    const std::size_t at = r.pos();
-    const uint8_t length = r.u8("a candidate's length");
-    if (length < 2 || length > CandidateUnits::kMaxUnitWords) {
-      throw Malformed{at, "candidate " + std::to_string(i) + " has length " +
-                              std::to_string(length) + "; units have 2 to " +
-                              std::to_string(CandidateUnits::kMaxUnitWords) + " words"};
-    }
-    for (uint8_t w = 0; w < length; ++w) {
-      const std::size_t word_at = r.pos();
-      const uint32_t id = r.u32("a candidate's word id");
-      if (id >= vocab.unknown()) {
-        throw Malformed{word_at, "candidate " + std::to_string(i) + " holds word id " +
-                                     std::to_string(id) + ", not a word of the " +
-                                     std::to_string(vocab.unknown()) + "-word vocabulary"};
-      }
-      units[i].push_back(id);
-    }
-    counts[i] = r.u64("a candidate's public count");
+  std::size_t candidates_bytes = 0;
+  ParseResult<CandidateUnits> parsed_candidates =
+      CandidateUnits::parse(r.rest(), vocab.unknown(), &candidates_bytes);
+  if (!parsed_candidates.ok()) {
+    throw Malformed{candidates_at + parsed_candidates.error().offset,
+                    "the candidate units: " + parsed_candidates.error().message};
   }
-  CandidateUnits candidates = at_offset(candidates_at, "the candidates", [&] {
-    return CandidateUnits(std::move(units), std::move(counts));
-  });
+  r.take(candidates_bytes, "the candidates");
+  CandidateUnits candidates = std::move(parsed_candidates).value();
 
   // Word vectors and maps.
   const std::size_t vectors_at = r.pos();
@@ -425,13 +405,8 @@ std::vector<uint8_t> VocabFile::serialize() const {
   put_u64(out, text.size());
   out.insert(out.end(), text.begin(), text.end());
 
-  put_u64(out, candidates.size());
-  for (uint32_t id = 0; id < candidates.size(); ++id) {
-    const std::span<const uint32_t> w = candidates.words(id);
-    put_u8(out, static_cast<uint8_t>(w.size()));
-    for (uint32_t x : w) put_u32(out, x);
-    put_u64(out, candidates.public_count(id));
-  }
+  const std::vector<uint8_t> units = candidates.serialize();
+  out.insert(out.end(), units.begin(), units.end());
   put_u32(out, embedder.words());
   put_u32(out, embedder.dimension());
   for (float v : embedder.word_vectors()) put_f32(out, v);

@@ -1,5 +1,6 @@
 #include "residue/retrieval/candidate_units.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -87,6 +88,39 @@ TEST_CASE("occurrence counts include overlapping units", "[candidates]") {
   const std::vector<uint64_t> occ = c.count_occurrences(text);
   // a b twice, a b c once, b c once, c d once, d e never.
   CHECK(occ == std::vector<uint64_t>{2, 1, 1, 1, 0});
+  // The same occurrences one by one, by start position, then length.
+  CHECK(c.occurrences(text[0]) == std::vector<uint32_t>{0, 1, 2, 3});
+  CHECK(c.occurrences(text[1]) == std::vector<uint32_t>{0});
+}
+
+TEST_CASE("a candidate list survives its binary form, and parse refuses bad bytes",
+          "[candidates]") {
+  const CandidateUnits c = CandidateUnits::extract(corpus(), vocab());
+  const std::vector<uint8_t> bytes = c.serialize();
+  ParseResult<CandidateUnits> r = CandidateUnits::parse(bytes, vocab().unknown());
+  REQUIRE(r.ok());
+  REQUIRE(r.value().size() == c.size());
+  for (uint32_t id = 0; id < c.size(); ++id) {
+    CHECK(std::ranges::equal(r.value().words(id), c.words(id)));
+    CHECK(r.value().public_count(id) == c.public_count(id));
+  }
+  CHECK(r.value().serialize() == bytes);
+  // Unit 0 is "a b" (ids 0, 1): with a vocabulary of one word, id 1 is not a word.
+  r = CandidateUnits::parse(bytes, 1);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().offset == 8 + 1 + 4);
+  std::vector<uint8_t> bad = bytes;
+  bad[8] = 4;  // unit 0 of four words
+  r = CandidateUnits::parse(bad, vocab().unknown());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().offset == 8);
+  bad = bytes;
+  bad.push_back(0);
+  CHECK_FALSE(CandidateUnits::parse(bad, vocab().unknown()).ok());
+  bad[0] = 0xff;  // a count far beyond the bytes
+  r = CandidateUnits::parse(bad, vocab().unknown());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().offset == 0);
 }
 
 TEST_CASE("a candidate list read back checks its units", "[candidates]") {

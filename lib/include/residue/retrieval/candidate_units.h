@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "residue/core/error.h"
 #include "residue/retrieval/tokenizer.h"
 
 namespace residue {
@@ -72,8 +73,20 @@ class CandidateUnits {
   /// position and every length, so overlapping occurrences ("new york" inside "new york
   /// city") all count. These occurrences are the population simulated clients draw from.
   std::vector<uint64_t> count_occurrences(std::span<const std::vector<uint32_t>> sentences) const;
+  /// The candidate ids occurring in `words`, one entry per occurrence as count_occurrences()
+  /// counts them, by start position, then length.
+  std::vector<uint32_t> occurrences(std::span<const uint32_t> words) const;
   /// A Tokenizer that merges `units` (unit id = candidate id). REQUIRES: every id < size().
   Tokenizer tokenizer(std::span<const uint32_t> units) const;
+
+  /// Binary form (little-endian): uint64 units, then per unit uint8 length L, L x uint32 word
+  /// ids, uint64 public count.
+  std::vector<uint8_t> serialize() const;
+  /// Parses serialize()'s output, every word id below `words` (the vocabulary's known words);
+  /// never throws (untrusted bytes). Bytes after the list are an error, unless `used` is given:
+  /// then it receives the list's length (a list inside a larger file).
+  static ParseResult<CandidateUnits> parse(std::span<const uint8_t> bytes, uint32_t words,
+                                           std::size_t* used = nullptr);
 
  private:
   static uint64_t key(std::span<const uint32_t> words);

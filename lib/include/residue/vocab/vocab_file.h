@@ -8,7 +8,8 @@
 //          8   uint32    version (kVocabFileVersion; bumped on any layout change)
 //         12   uint64 J, then J bytes of JSON: {"params", "words" (the vocabulary's words in id
 //                        order), "fits" (MapFit per length), "rounds" (RoundLog)}
-//          .   uint64 C, then C candidates: uint8 length L, L x uint32 word ids, uint64 count
+//          .   CandidateUnits::serialize(): uint64 C, then C candidates: uint8 length L,
+//              L x uint32 word ids, uint64 count
 //          .   uint32 rows, uint32 dimension, rows x dimension float32: the word vectors
 //          .   uint32 M maps: uint32 length, uint32 rows, uint32 cols, rows x cols float32
 //              (rows = cols = 0: the mean of the parts)
