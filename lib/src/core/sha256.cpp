@@ -2,17 +2,20 @@
 
 #include <openssl/sha.h>
 
-#include <array>
-#include <cstdint>
-
 #include "residue/core/hex.h"
 
 namespace residue {
 
+static_assert(std::tuple_size_v<Sha256Digest> == SHA256_DIGEST_LENGTH);
+
+Sha256Digest sha256(std::span<const uint8_t> bytes) {
+  Sha256Digest digest{};
+  SHA256(bytes.data(), bytes.size(), digest.data());
+  return digest;
+}
+
 std::string sha256_hex(std::string_view bytes) {
-  std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
-  return to_hex(digest);
+  return to_hex(sha256(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())));
 }
 
 }  // namespace residue

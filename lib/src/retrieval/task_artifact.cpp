@@ -1,13 +1,12 @@
 #include "residue/retrieval/task_artifact.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <limits>
 #include <string>
 
+#include "residue/core/sha256.h"
 #include "residue/retrieval/corpus.h"
 #include "residue/retrieval/joint_value.h"
 #include "retrieval/byte_cursor.h"
@@ -20,13 +19,7 @@ using byte_cursor::Cursor;
 using byte_cursor::put_section;
 using byte_cursor::put_u32;
 
-constexpr std::size_t kChecksumBytes = SHA256_DIGEST_LENGTH;
-
-std::array<uint8_t, kChecksumBytes> sha256(std::span<const uint8_t> bytes) {
-  std::array<uint8_t, kChecksumBytes> digest{};
-  SHA256(bytes.data(), bytes.size(), digest.data());
-  return digest;
-}
+constexpr std::size_t kChecksumBytes = std::tuple_size_v<Sha256Digest>;
 
 // The magic, the sections, the checksum.
 std::vector<uint8_t> seal(std::string_view magic, std::span<const std::vector<uint8_t>> sections) {
