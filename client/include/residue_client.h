@@ -115,6 +115,19 @@ RESIDUE_API int residue_client_record(residue_client_t* client, const char* valu
 RESIDUE_API int residue_client_record_index(residue_client_t* client, uint32_t index)
     RESIDUE_NONNULL(1);
 
+/* Memory tasks: records that `next_word` followed the `n_words` words of `words_before` (the
+ * sentence so far, most recent last; n_words = 0 at a sentence's start). The context's key and
+ * cell are computed on the device; only the randomized report leaves it. words_before may be
+ * NULL when n_words is 0. */
+RESIDUE_API int residue_client_record_context(residue_client_t* client,
+                                              const char* const* words_before, size_t n_words,
+                                              const char* next_word) RESIDUE_NONNULL(1, 4);
+
+/* Vocabulary tasks: records one candidate-unit occurrence of `text`, drawn on the device;
+ * RESIDUE_E_UNKNOWN_VALUE (nothing recorded) when the text holds none. */
+RESIDUE_API int residue_client_record_text(residue_client_t* client, const char* text)
+    RESIDUE_NONNULL(1, 2);
+
 /* Uploads the queue; p_uploaded and p_remaining (optional) receive the reports acknowledged
  * now and those still queued. */
 RESIDUE_API int residue_client_flush(residue_client_t* client, uint64_t* p_uploaded,

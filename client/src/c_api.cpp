@@ -170,6 +170,31 @@ int residue_client_record_index(residue_client_t* client, uint32_t index) {
                  [&] { return from_status(client, client->impl->record_index(index)); });
 }
 
+int residue_client_record_context(residue_client_t* client, const char* const* words_before,
+                                  size_t n_words, const char* next_word) {
+  return guarded(RESIDUE_E_INVALID, [&]() -> int {
+    if (n_words > 0 && words_before == nullptr) {
+      last_error = "record_context: words_before is NULL but n_words is " + std::to_string(n_words);
+      return RESIDUE_E_INVALID;
+    }
+    std::vector<std::string> words;
+    words.reserve(n_words);
+    for (size_t i = 0; i < n_words; ++i) {
+      if (words_before[i] == nullptr) {
+        last_error = "record_context: words_before[" + std::to_string(i) + "] is NULL";
+        return RESIDUE_E_INVALID;
+      }
+      words.emplace_back(words_before[i]);
+    }
+    return from_status(client, client->impl->record_context(words, next_word));
+  });
+}
+
+int residue_client_record_text(residue_client_t* client, const char* text) {
+  return guarded(RESIDUE_E_INVALID,
+                 [&] { return from_status(client, client->impl->record_text(text)); });
+}
+
 int residue_client_flush(residue_client_t* client, uint64_t* p_uploaded, uint64_t* p_remaining) {
   return guarded(RESIDUE_E_INVALID, [&] {
     const residue::FlushResult r = client->impl->flush();

@@ -1,7 +1,12 @@
 // The Client: parameters, memoization, budget, queue and uploads (client/residue/client.h).
 #include "residue/client/client.h"
 
+// Eigen (through task_artifact.h) must come before httplib.h, whose <resolv.h> defines _res,
+// a parameter name in Eigen's headers.
+// clang-format off
+#include "residue/retrieval/task_artifact.h"
 #include <httplib.h>
+// clang-format on
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -139,6 +144,9 @@ struct TaskInfo {
   // cached_artifact() has checked them.
   std::optional<ArtifactRef> artifact_ref;
   std::shared_ptr<const std::string> artifact;
+  // The artifact parsed, by the task's kind ("memory" or "vocab").
+  std::shared_ptr<const MemoryArtifact> memory;
+  std::shared_ptr<const VocabArtifact> vocab;
   std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
   uint32_t max_reports_per_batch = UINT32_MAX;  // the daemon refuses larger batches (413)
   nlohmann::json published;                     // the daemon's description, cached as is
@@ -287,6 +295,29 @@ class ClientImpl final : public Client {
     return record_locked(*index);
   }
 
+  Status record_context(std::span<const std::string> words_before,
+                        std::string_view next_word) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!task_->memory) return not_of_kind("memory", "record_context");
+    if (next_word.empty()) return fail(Status::kInvalid, "record_context: next_word is empty");
+    for (const std::string& w : words_before) {
+      if (w.empty())
+        return fail(Status::kInvalid, "record_context: a word of the context is empty");
+    }
+    return record_locked(memory_value(*task_->memory, words_before, next_word));
+  }
+
+  Status record_text(std::string_view text) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!task_->vocab) return not_of_kind("vocab", "record_text");
+    const std::optional<uint32_t> unit = pick_unit(*task_->vocab, text, rng_);
+    if (!unit) {
+      return fail(Status::kUnknownValue,
+                  "the text holds no candidate unit of task \"" + options_.task + "\"");
+    }
+    return record_locked(*unit);
+  }
+
   Status record_index(uint32_t index) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (index >= task_->protocol.params.k) {
@@ -416,6 +447,12 @@ class ClientImpl final : public Client {
     return s;
   }
 
+  // REQUIRES: mu_ held.
+  Status not_of_kind(const char* kind, const char* call) {
+    return fail(Status::kInvalid,
+                std::string(call) + ": task \"" + options_.task + "\" is not a " + kind + " task");
+  }
+
   std::unique_ptr<httplib::Client> connect() const {
     auto http = std::make_unique<httplib::Client>(options_.url);
     if (!http->is_valid())
@@ -461,11 +498,44 @@ class ClientImpl final : public Client {
       try {
         info.artifact = cached_artifact(*info.artifact_ref, artifact_path(),
                                         [this](const std::string& path) { return get(path); });
+        parse_artifact(info);
       } catch (const std::exception& e) {
         throw Error("client: task \"" + options_.task + "\": " + e.what());
       }
     }
     return std::make_shared<const TaskInfo>(std::move(info));
+  }
+
+  // The artifact's pieces by the task's kind; a malformed artifact is an Error with its offset.
+  static void parse_artifact(TaskInfo& info) {
+    const std::string kind = info.published.value("kind", "frequency");
+    const std::span bytes(reinterpret_cast<const uint8_t*>(info.artifact->data()),
+                          info.artifact->size());
+    const auto check = [&](const auto& parsed) {
+      if (!parsed.ok()) {
+        throw Error("the " + kind + " artifact is malformed at byte " +
+                    std::to_string(parsed.error().offset) + ": " + parsed.error().message);
+      }
+    };
+    if (kind == "memory") {
+      auto parsed = MemoryArtifact::parse(bytes);
+      check(parsed);
+      info.memory = std::make_shared<const MemoryArtifact>(std::move(parsed).value());
+      if (info.memory->domain() != info.protocol.params.k) {
+        throw Error("the memory artifact's domain is " + std::to_string(info.memory->domain()) +
+                    " values but k = " + std::to_string(info.protocol.params.k) + ".");
+      }
+    } else if (kind == "vocab") {
+      auto parsed = VocabArtifact::parse(bytes);
+      check(parsed);
+      info.vocab = std::make_shared<const VocabArtifact>(std::move(parsed).value());
+      if (info.vocab->candidates().size() != info.protocol.params.k) {
+        throw Error("the vocab artifact holds " + std::to_string(info.vocab->candidates().size()) +
+                    " candidate units but k = " + std::to_string(info.protocol.params.k) + ".");
+      }
+    } else {
+      throw Error("a task of kind \"" + kind + "\" has no artifact this client knows.");
+    }
   }
 
   void load_budget() {

@@ -1,12 +1,20 @@
 // Task kinds (issue 14): residued publishes a memory or vocab task's kind and artifact, serves
 // the artifact's bytes versioned by their SHA-256, counts the artifact in the task hash, and
 // refuses to start when the artifact changed under stored data. Frequency tasks are as before.
-#include <catch2/catch.hpp>
-
+// Eigen (through task_artifact.h) must come before httplib.h, whose <resolv.h> defines _res,
+// a parameter name in Eigen's headers.
+// clang-format off
+#include "residue/retrieval/task_artifact.h"
 #include "daemon_fixture.h"
+// clang-format on
+
+#include <catch2/catch.hpp>
+#include <map>
+
 #include "residue/client/client.h"
 #include "residue/core/error.h"
 #include "residue/random/seeded_rng.h"
+#include "residue_client.h"
 
 namespace residue::integration {
 namespace {
@@ -77,14 +85,30 @@ TEST_CASE("a memory task publishes its kind and artifact, and the download hashe
   REQUIRE(daemon.stop() == 0);
 }
 
+// Small public pieces: 8 tokens (7 words and <unk>), <s>, dimension 5, 6 cells: k = 48.
+MemoryArtifact small_memory_artifact() {
+  SeededRng rng(5);  // tests only: not private
+  const auto floats = [&](std::size_t n) {
+    std::vector<float> out(n);
+    for (float& x : out) x = static_cast<float>(2 * rng.uniform01() - 1);
+    return out;
+  };
+  Vocabulary vocab({"the", "results", "of", "show", "new", "york", "city"});
+  WordEmbeddings e(vocab.size() + 1, 5, floats((vocab.size() + 1) * 5));
+  return MemoryArtifact(std::move(vocab), KeyEncoder(std::move(e), {.window = 2, .decay = 0.5f}),
+                        Codebook(5, floats(6 * 5)));
+}
+
 TEST_CASE("a device downloads a memory task's artifact once, checks it, and its reports count",
           "[integration]") {
   TempDir dir;
-  std::string bytes(50000, '\0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 37 % 253);
+  const std::vector<uint8_t> serialized = small_memory_artifact().serialize();
+  const std::string bytes(serialized.begin(), serialized.end());
   write_text(dir / "next.artifact", bytes);
   DaemonSpec spec;
-  spec.tasks = {memory_task(dir / "next.artifact")};
+  TaskSpec task = memory_task(dir / "next.artifact");
+  task.k = small_memory_artifact().domain();
+  spec.tasks = {task};
   DaemonProcess daemon(dir, spec);
   daemon.start();
   const ClientOptions options{
@@ -93,7 +117,7 @@ TEST_CASE("a device downloads a memory task's artifact once, checks it, and its 
   {
     std::unique_ptr<Client> client = Client::open(options);
     CHECK(read_text(cached) == bytes);
-    for (uint32_t i = 0; i < 20; ++i) REQUIRE(client->record_index(i % 64) == Status::kOk);
+    for (uint32_t i = 0; i < 20; ++i) REQUIRE(client->record_index(i % 48) == Status::kOk);
     REQUIRE(client->flush().status == Status::kOk);
   }
   require_counted(daemon, "next", 1, 20);
@@ -111,6 +135,137 @@ TEST_CASE("a device downloads a memory task's artifact once, checks it, and its 
   write_text(cached, tampered);
   CHECK_THROWS_WITH(Client::open(options),
                     Catch::Contains("task \"next\"") && Catch::Contains("/v1/tasks/next/artifact"));
+}
+
+// The daemon's estimated count of each value with one.
+std::map<uint32_t, double> estimated_counts(const DaemonProcess& daemon, const std::string& task) {
+  auto http = daemon.client();
+  const JsonReply r = get_json(*http, "/v1/tasks/" + task + "/estimates?top=48");
+  REQUIRE(r.status == 200);
+  std::map<uint32_t, double> counts;
+  for (const nlohmann::json& row : r.body.at("top")) {
+    if (row.at("count").get<double>() > 0.5) {
+      counts[row.at("index").get<uint32_t>()] = row.at("count").get<double>();
+    }
+  }
+  return counts;
+}
+
+TEST_CASE(
+    "devices record contexts of a memory task through the SDK and the C ABI, and the "
+    "daemon counts the values the devices computed",
+    "[integration]") {
+  TempDir dir;
+  const MemoryArtifact artifact = small_memory_artifact();
+  artifact.write(dir / "next.artifact");
+  DaemonSpec spec;
+  // GRR at epsilon 30 keeps a report's value with probability 1 - 47 e^-30 (about 1e-11 per
+  // report): the estimates are the true counts, so they show what the devices computed.
+  spec.tasks = {TaskSpec{.name = "next",
+                         .protocol = "grr",
+                         .k = artifact.domain(),
+                         .epsilon = 30,
+                         .extra_toml = "kind = \"memory\"\nartifact = " +
+                                       toml_string((dir / "next.artifact").string())}};
+  DaemonProcess daemon(dir, spec);
+  daemon.start();
+
+  const std::vector<std::string> show_of = {"the", "results", "of"};
+  const std::vector<std::string> york = {"new"};
+  std::map<uint32_t, double> expected;
+  {
+    const ClientOptions options{.url = daemon.url(),
+                                .token = kToken,
+                                .task = "next",
+                                .state_dir = dir / "cpp",
+                                .max_epsilon = 30};
+    std::unique_ptr<Client> client = Client::open(options);
+    for (int i = 0; i < 7; ++i) REQUIRE(client->record_context(show_of, "show") == Status::kOk);
+    REQUIRE(client->record_context({}, "the") == Status::kOk);  // a sentence's first word
+    expected[memory_value(artifact, show_of, "show")] += 7;
+    expected[memory_value(artifact, {}, "the")] += 1;
+    // Bad input records nothing.
+    CHECK(client->record_context(show_of, "") == Status::kInvalid);
+    CHECK(client->record_context(std::vector<std::string>{"the", ""}, "show") == Status::kInvalid);
+    CHECK(client->record_text("new york") == Status::kInvalid);
+    CHECK_THAT(client->last_error(), Catch::Contains("not a vocab task"));
+    CHECK(client->queued_reports() == 8);
+    REQUIRE(client->flush().status == Status::kOk);
+  }
+  {
+    residue_client_options_t o;
+    residue_client_options_init(&o);
+    const std::string state = (dir / "c").string(), url = daemon.url();
+    o.url = url.c_str();
+    o.token = kToken;
+    o.task = "next";
+    o.state_dir = state.c_str();
+    o.max_epsilon = 30;
+    residue_client_t* c = nullptr;
+    const int created = residue_client_create(&c, &o);
+    INFO(residue_last_error());
+    REQUIRE(created == RESIDUE_OK);
+    const char* words[] = {"new"};
+    for (int i = 0; i < 5; ++i) REQUIRE(residue_client_record_context(c, words, 1, "york") == 0);
+    expected[memory_value(artifact, york, "york")] += 5;
+    CHECK(residue_client_record_context(c, nullptr, 1, "york") == RESIDUE_E_INVALID);
+    CHECK(residue_client_record_context(c, words, 1, "") == RESIDUE_E_INVALID);
+    uint64_t uploaded = 0;
+    REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
+    CHECK(uploaded == 5);
+    residue_client_destroy(c);
+  }
+  require_counted(daemon, "next", 2, 13);
+  const std::map<uint32_t, double> counts = estimated_counts(daemon, "next");
+  REQUIRE(counts.size() == expected.size());
+  for (const auto& [value, count] : expected) {
+    INFO("value " << value);
+    REQUIRE(counts.count(value) == 1);
+    CHECK(counts.at(value) == Approx(count).margin(1e-6));
+  }
+  REQUIRE(daemon.stop() == 0);
+}
+
+TEST_CASE("a device records one candidate unit of a text for a vocab task", "[integration]") {
+  TempDir dir;
+  // new york, york city, new york city, the results.
+  const VocabArtifact artifact(Vocabulary({"the", "results", "of", "show", "new", "york", "city"}),
+                               CandidateUnits({{4, 5}, {5, 6}, {4, 5, 6}, {0, 1}}, {9, 7, 5, 3}));
+  artifact.write(dir / "units.artifact");
+  DaemonSpec spec;
+  spec.tasks = {TaskSpec{.name = "units",
+                         .protocol = "grr",
+                         .k = 4,
+                         .epsilon = 30,
+                         .extra_toml = "kind = \"vocab\"\nartifact = " +
+                                       toml_string((dir / "units.artifact").string())}};
+  DaemonProcess daemon(dir, spec);
+  daemon.start();
+  residue_client_options_t o;
+  residue_client_options_init(&o);
+  const std::string state = (dir / "c").string(), url = daemon.url();
+  o.url = url.c_str();
+  o.token = kToken;
+  o.task = "units";
+  o.state_dir = state.c_str();
+  o.max_epsilon = 30;
+  residue_client_t* c = nullptr;
+  const int created = residue_client_create(&c, &o);
+  INFO(residue_last_error());
+  REQUIRE(created == RESIDUE_OK);
+  // "the results" holds one unit; "of show" none.
+  for (int i = 0; i < 6; ++i) REQUIRE(residue_client_record_text(c, "The results.") == RESIDUE_OK);
+  CHECK(residue_client_record_text(c, "of show") == RESIDUE_E_UNKNOWN_VALUE);
+  const char* words[] = {"new"};
+  CHECK(residue_client_record_context(c, words, 1, "york") == RESIDUE_E_INVALID);
+  REQUIRE(residue_client_flush(c, nullptr, nullptr) == RESIDUE_OK);
+  residue_client_destroy(c);
+  require_counted(daemon, "units", 1, 6);
+  const std::map<uint32_t, double> counts = estimated_counts(daemon, "units");
+  REQUIRE(counts.size() == 1);
+  CHECK(counts.begin()->first == 3);
+  CHECK(counts.begin()->second == Approx(6).margin(1e-6));
+  REQUIRE(daemon.stop() == 0);
 }
 
 TEST_CASE("residued refuses to start when a task's artifact changed under its data",

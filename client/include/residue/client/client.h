@@ -8,6 +8,7 @@
 //                   .state_dir = app_dir / "residue"};
 //   std::unique_ptr<Client> client = Client::open(o);   // fetches and caches the task's parameters
 //   client->record("hello");                            // Status::kOk, or a clear refusal
+//   client->record_context(words_before, "next");       // a memory task (docs/client.md)
 //   FlushResult r = client->flush();                    // when the network is there
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +113,16 @@ class Client {
   virtual Status record(std::string_view value) = 0;
   /// Records the value with this index in [0, k) (kInvalid beyond).
   virtual Status record_index(uint32_t index) = 0;
+  /// Memory tasks: records that `next_word` followed `words_before` (the sentence so far, most
+  /// recent last; empty at a sentence's start). The key of the context and its codebook cell
+  /// are computed here, from the task's artifact; only the randomized (cell, word) report
+  /// leaves the device. kInvalid for another kind of task, an empty next_word or an empty word.
+  virtual Status record_context(std::span<const std::string> words_before,
+                                std::string_view next_word) = 0;
+  /// Vocabulary tasks: records one occurrence of a candidate unit of the task's artifact in
+  /// `text`, drawn uniformly with the CSPRNG; kUnknownValue (nothing recorded) when the text
+  /// holds none, kInvalid for another kind of task.
+  virtual Status record_text(std::string_view text) = 0;
   /// Uploads what is queued, in batches; removes a batch only once the daemon acknowledged
   /// it. Safe to call any time; what fails stays queued for the next call.
   virtual FlushResult flush() = 0;
