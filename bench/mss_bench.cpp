@@ -131,19 +131,23 @@ Timing time_pipeline(const Protocol& p, const Distribution& data, uint64_t n) {
   return t;
 }
 
+struct DecodeCase {
+  uint32_t k;
+  double eps;
+  uint64_t n;
+};
+
+// The decode benchmarks' cases: the MSS paper's k = 22000 at two epsilons, and k = 10^6.
+std::vector<DecodeCase> decode_cases(bool smoke) {
+  if (smoke) return {{2000, 1.0, 2000}};
+  return {{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
+}
+
 void decode(bool smoke) {
   std::cout << "## Tally and decode: MSS against SS (Zipf(1.1), SeededRng)\n\n";
   Table t({"k", "eps", "n", "protocol", "l", "positions/report", "encode s", "tally ms",
            "decode ms", "solver iters", "decode vs ss tally", "moduli search s"});
-  struct Case {
-    uint32_t k;
-    double eps;
-    uint64_t n;
-  };
-  const std::vector<Case> cases =
-      smoke ? std::vector<Case>{{2000, 1.0, 2000}}
-            : std::vector<Case>{{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
-  for (const Case& c : cases) {
+  for (const DecodeCase& c : decode_cases(smoke)) {
     const auto search = Clock::now();
     const Pair p = build(c.k, c.eps);
     const double search_s = seconds_since(search);
@@ -172,15 +176,7 @@ void solver(bool smoke) {
       << "## MSS decode: normal equations (CG) against LSMR (Zipf(1.1), default tolerance)\n\n";
   Table t({"k", "eps", "n", "l", "LSMR ms", "LSMR iters", "CG ms", "CG iters", "LSMR/CG",
            "LSMR deviation / SE", "CG deviation / SE", "top-10 SEs ms"});
-  struct Case {
-    uint32_t k;
-    double eps;
-    uint64_t n;
-  };
-  const std::vector<Case> cases =
-      smoke ? std::vector<Case>{{2000, 1.0, 2000}}
-            : std::vector<Case>{{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
-  for (const Case& c : cases) {
+  for (const DecodeCase& c : decode_cases(smoke)) {
     const Pair p = build(c.k, c.eps);
     const Distribution data = load_distribution("zipf:1.1", c.k);
     SeededRng rng(5);
