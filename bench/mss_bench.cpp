@@ -3,16 +3,18 @@
 // decode time up to k = 10^6. Every figure is printed beside its SS baseline from the same
 // process, so shared-machine noise affects both. Results and the command: docs/results.md.
 //
-//   residue_bench [accuracy] [encode] [decode] [tolerance] [--smoke]   (none: all of them)
+//   residue_bench [accuracy] [encode] [decode] [solver] [tolerance] [--smoke]   (none: all)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <numeric>
 #include <string>
 
 #include "data.h"
 #include "output.h"
 #include "residue/core/stopwatch.h"
+#include "residue/protocols/mss.h"
 #include "residue/protocols/registry.h"
 #include "residue/random/csprng.h"
 #include "residue/random/seeded_rng.h"
@@ -129,19 +131,23 @@ Timing time_pipeline(const Protocol& p, const Distribution& data, uint64_t n) {
   return t;
 }
 
+struct DecodeCase {
+  uint32_t k;
+  double eps;
+  uint64_t n;
+};
+
+// The decode benchmarks' cases: the MSS paper's k = 22000 at two epsilons, and k = 10^6.
+std::vector<DecodeCase> decode_cases(bool smoke) {
+  if (smoke) return {{2000, 1.0, 2000}};
+  return {{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
+}
+
 void decode(bool smoke) {
   std::cout << "## Tally and decode: MSS against SS (Zipf(1.1), SeededRng)\n\n";
   Table t({"k", "eps", "n", "protocol", "l", "positions/report", "encode s", "tally ms",
-           "decode ms", "LSMR iters", "decode vs ss tally", "moduli search s"});
-  struct Case {
-    uint32_t k;
-    double eps;
-    uint64_t n;
-  };
-  const std::vector<Case> cases =
-      smoke ? std::vector<Case>{{2000, 1.0, 2000}}
-            : std::vector<Case>{{22000, 1.0, 10000}, {22000, 4.5, 10000}, {1000000, 4.0, 100000}};
-  for (const Case& c : cases) {
+           "decode ms", "solver iters", "decode vs ss tally", "moduli search s"});
+  for (const DecodeCase& c : decode_cases(smoke)) {
     const auto search = Clock::now();
     const Pair p = build(c.k, c.eps);
     const double search_s = seconds_since(search);
@@ -163,30 +169,96 @@ void decode(bool smoke) {
   std::cout << "\n";
 }
 
-// How far each LSMR tolerance leaves the estimate from a 1e-12 solve, in standard errors.
+// The MSS decoder on the normal equations (CG, the estimator's default where every modulus is
+// at least k/2) against LSMR on the stacked system, on one tally, in the same process.
+void solver(bool smoke) {
+  std::cout
+      << "## MSS decode: normal equations (CG) against LSMR (Zipf(1.1), default tolerance)\n\n";
+  Table t({"k", "eps", "n", "l", "LSMR ms", "LSMR iters", "CG ms", "CG iters", "LSMR/CG",
+           "LSMR deviation / SE", "CG deviation / SE", "top-10 SEs ms"});
+  for (const DecodeCase& c : decode_cases(smoke)) {
+    const Pair p = build(c.k, c.eps);
+    const Distribution data = load_distribution("zipf:1.1", c.k);
+    SeededRng rng(5);
+    Tally tally = p.mss.new_tally();
+    Report report;
+    for (uint32_t v : data.sample(c.n, rng)) {
+      p.mss.encoder().encode(v, rng, report);
+      tally.add(report);
+    }
+    const auto l0 = Clock::now();
+    const Estimate lsmr = mss_least_squares_estimate(p.mss, tally);
+    const double lsmr_s = seconds_since(l0);
+    const auto c0 = Clock::now();
+    const Estimate cg = p.mss.estimator().estimate(tally);
+    const double cg_s = seconds_since(c0);
+    // What the daemon adds for its top 10: one Gram solve per value, the same operator.
+    std::vector<uint32_t> top(10);
+    std::iota(top.begin(), top.end(), 0);
+    const auto s0 = Clock::now();
+    std::vector<double> variances = p.mss.estimator().variances(data.probabilities(), tally, top);
+    const double se_s = seconds_since(s0);
+    // The smallest standard error among the head and the tail (a mean_variance trace costs
+    // seconds at k = 10^6).
+    std::vector<uint32_t> tail(10);
+    std::iota(tail.begin(), tail.end(), c.k - 10);
+    for (double v : p.mss.estimator().variances(data.probabilities(), tally, tail)) {
+      variances.push_back(v);
+    }
+    const double se = std::sqrt(*std::min_element(variances.begin(), variances.end()));
+    // Both against a tight CG solve (at k = 22000, CG at 1e-9 is 2e-9 standard errors from a
+    // 1e-12 LSMR solve: the tolerance section).
+    const Estimate tight = p.mss.estimator().estimate(tally, {.tolerance = 1e-11});
+    const auto deviation = [&](const Estimate& e) {
+      double worst = 0;
+      for (uint32_t v = 0; v < c.k; ++v) {
+        worst = std::max(worst, std::abs(e.frequencies[v] - tight.frequencies[v]));
+      }
+      return format_number(worst / se, 2);
+    };
+    t.add({std::to_string(c.k), format_number(c.eps, 2), std::to_string(c.n),
+           std::to_string(p.mss.params().moduli.size()), format_number(lsmr_s * 1e3),
+           std::to_string(lsmr.solver_iterations), format_number(cg_s * 1e3),
+           std::to_string(cg.solver_iterations), format_number(lsmr_s / cg_s, 3), deviation(lsmr),
+           deviation(cg), format_number(se_s * 1e3)});
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
+// How far each tolerance leaves the estimate from a 1e-12 LSMR solve, in standard errors, for
+// LSMR on the stacked system and CG on the normal equations.
 void tolerance(bool smoke) {
   const uint32_t k = smoke ? 2000 : 22000;
   const uint64_t n = smoke ? 2000 : 10000;
-  std::cout << "## LSMR tolerance (k = " << k << ", eps = 1, n = " << n << ", Zipf(1.1))\n\n";
+  std::cout << "## Solver tolerance (k = " << k << ", eps = 1, n = " << n << ", Zipf(1.1))\n\n";
   const Pair p = build(k, 1.0);
   const Distribution data = load_distribution("zipf:1.1", k);
   SeededRng rng(5);
   Tally tally = p.mss.new_tally();
   for (uint32_t v : data.sample(n, rng)) tally.add(p.mss.encoder().encode(v, rng));
   const Estimate exact =
-      p.mss.estimator().estimate(tally, {.tolerance = 1e-12, .max_iterations = 5000});
+      mss_least_squares_estimate(p.mss, tally, {.tolerance = 1e-12, .max_iterations = 5000});
   const double se = std::sqrt(p.mss.estimator().mean_variance(data.probabilities(), n));
-  Table t({"tolerance", "LSMR iterations", "decode ms", "max deviation / standard error"});
-  for (double tol : {1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {
-    const auto start = Clock::now();
-    const Estimate e = p.mss.estimator().estimate(tally, {.tolerance = tol});
-    const double ms = seconds_since(start) * 1e3;
+  const auto deviation = [&](const Estimate& e) {
     double worst = 0;
     for (uint32_t v = 0; v < k; ++v) {
       worst = std::max(worst, std::abs(e.frequencies[v] - exact.frequencies[v]));
     }
-    t.add({format_number(tol, 1), std::to_string(e.solver_iterations), format_number(ms),
-           format_number(worst / se, 2)});
+    return format_number(worst / se, 2);
+  };
+  Table t({"tolerance", "LSMR iterations", "LSMR ms", "LSMR deviation / SE", "CG iterations",
+           "CG ms", "CG deviation / SE"});
+  for (double tol : {1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {
+    const auto l0 = Clock::now();
+    const Estimate lsmr = mss_least_squares_estimate(p.mss, tally, {.tolerance = tol});
+    const double lsmr_ms = seconds_since(l0) * 1e3;
+    const auto c0 = Clock::now();
+    const Estimate cg = p.mss.estimator().estimate(tally, {.tolerance = tol});
+    const double cg_ms = seconds_since(c0) * 1e3;
+    t.add({format_number(tol, 1), std::to_string(lsmr.solver_iterations), format_number(lsmr_ms),
+           deviation(lsmr), std::to_string(cg.solver_iterations), format_number(cg_ms),
+           deviation(cg)});
   }
   t.print(std::cout);
   std::cout << "\n";
@@ -200,5 +272,6 @@ int main(int argc, char** argv) {
                                {{"accuracy", residue::accuracy},
                                 {"encode", residue::encode},
                                 {"decode", residue::decode},
+                                {"solver", residue::solver},
                                 {"tolerance", residue::tolerance}});
 }

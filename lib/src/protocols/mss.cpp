@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocols/mss_normal_equations.h"
 #include "protocols/mss_variance.h"
 #include "protocols/protocol_setup.h"
 #include "protocols/registry_internal.h"
@@ -17,7 +18,7 @@ namespace {
 
 // Domains up to this size get exact (dense) variance traces; above it, Hutchinson estimates.
 constexpr uint32_t kExactLimit = 1024;
-// LSMR iteration cap when the caller sets none; well-chosen moduli converge in tens.
+// Iteration cap (CG or LSMR) when the caller sets none; well-chosen moduli converge in tens.
 constexpr int kDefaultMaxIterations = 1000;
 
 struct MssModel {
@@ -101,6 +102,11 @@ class MssEstimator final : public Estimator {
   explicit MssEstimator(std::shared_ptr<const MssModel> model) : model_(std::move(model)) {}
 
   Estimate estimate(const Tally& tally, const EstimateOptions& options) const override {
+    return solve(tally, options, /*least_squares=*/false);
+  }
+
+  /// least_squares: LSMR on the stacked system even where the normal equations apply.
+  Estimate solve(const Tally& tally, const EstimateOptions& options, bool least_squares) const {
     check(tally);
     const ResidueMatrix& a = model_->matrix;
     const uint64_t n = tally.total_reports();
@@ -120,37 +126,57 @@ class MssEstimator final : public Estimator {
                   " blocks have reports, too few to identify every value; collect more "
                   "reports or set a ridge penalty.");
     }
-    // Debias each block into an unbiased residue histogram and weight it by the inverse
+    // Debias each block into an unbiased residue histogram h_j and weight it by the inverse
     // of its per-entry variance, w_j = (n_j / n) / V_j (docs/protocols/mss.md).
-    std::vector<double> sqrt_weights;
-    Eigen::VectorXd rhs;
-    std::size_t rows = 0;
-    for (std::size_t j : active) rows += a.moduli()[j];
-    rhs.resize(static_cast<Eigen::Index>(rows));
-    std::size_t offset = 0;
+    std::vector<double> weights(a.blocks(), 0.0);
+    std::vector<std::vector<double>> histograms;
     for (std::size_t j : active) {
       const SubsetSelectionRates& r = model_->rates[j];
       const double nj = static_cast<double>(tally.reports(static_cast<uint32_t>(j)));
-      const double sw = std::sqrt(nj / static_cast<double>(n) / r.variance_constant());
-      sqrt_weights.push_back(sw);
+      weights[j] = nj / static_cast<double>(n) / r.variance_constant();
       const std::span<const uint64_t> counts = tally.counts(static_cast<uint32_t>(j));
+      std::vector<double>& h = histograms.emplace_back(r.universe);
       for (uint32_t res = 0; res < r.universe; ++res) {
-        rhs[static_cast<Eigen::Index>(offset + res)] =
-            sw * (static_cast<double>(counts[res]) / nj - r.q) / (r.p - r.q);
+        h[res] = (static_cast<double>(counts[res]) / nj - r.q) / (r.p - r.q);
       }
-      offset += r.universe;
     }
-    const WeightedResidueOperator op(a, active, std::move(sqrt_weights));
-    const LsmrResult solved =
-        lsmr(op, rhs,
-             {.damp = std::sqrt(options.ridge),
-              .atol = options.tolerance,
-              .btol = options.tolerance,
-              .conlim = 0,
-              .max_iterations =
-                  options.max_iterations > 0 ? options.max_iterations : kDefaultMaxIterations});
+    const int max_iterations =
+        options.max_iterations > 0 ? options.max_iterations : kDefaultMaxIterations;
     Estimate e;
     e.reports = n;
+    if (!least_squares && normal_equations_apply(a, active)) {
+      // CG on (sum_j w_j A_j^T A_j + ridge I) f = sum_j w_j A_j^T h_j: O(k l) per iteration.
+      Eigen::VectorXd b = Eigen::VectorXd::Zero(a.k());
+      for (std::size_t i = 0; i < active.size(); ++i) {
+        add_normal_rhs(a, active[i], weights[active[i]], histograms[i], b);
+      }
+      const NormalEquationsSolve solved =
+          solve_normal_equations(a, weights, b, options.ridge, options.tolerance, max_iterations);
+      if (solved.converged) {
+        e.frequencies.assign(solved.x.data(), solved.x.data() + solved.x.size());
+        e.solver_iterations = solved.iterations;
+        e.solver_converged = true;
+        return e;
+      }
+      // Not converged (nearly singular Gram matrix): LSMR on the stacked system below.
+    }
+    std::vector<double> sqrt_weights;
+    std::size_t rows = 0;
+    for (std::size_t j : active) rows += a.moduli()[j];
+    Eigen::VectorXd rhs(static_cast<Eigen::Index>(rows));
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      const double sw = std::sqrt(weights[active[i]]);
+      sqrt_weights.push_back(sw);
+      for (double h : histograms[i]) rhs[static_cast<Eigen::Index>(offset++)] = sw * h;
+    }
+    const WeightedResidueOperator op(a, active, std::move(sqrt_weights));
+    const LsmrResult solved = lsmr(op, rhs,
+                                   {.damp = std::sqrt(options.ridge),
+                                    .atol = options.tolerance,
+                                    .btol = options.tolerance,
+                                    .conlim = 0,
+                                    .max_iterations = max_iterations});
     e.frequencies.assign(solved.x.data(), solved.x.data() + solved.x.size());
     e.solver_iterations = solved.iterations;
     e.solver_converged = solved.stop != LsmrStop::kIterationLimit;
@@ -271,6 +297,16 @@ ProtocolSetup<std::shared_ptr<const MssModel>> setup_mss(const ProtocolParams& p
 }
 
 }  // namespace
+
+Estimate mss_least_squares_estimate(const Protocol& p, const Tally& tally,
+                                    const EstimateOptions& options) {
+  const auto* mss = dynamic_cast<const MssEstimator*>(&p.estimator());
+  if (mss == nullptr) {
+    throw Error("mss_least_squares_estimate: \"" + p.params().protocol +
+                "\" is not an MSS protocol.");
+  }
+  return mss->solve(tally, options, /*least_squares=*/true);
+}
 
 Protocol make_mss(const ProtocolParams& params) {
   const auto s = setup_mss(params);

@@ -5,8 +5,9 @@
 // is Subset Selection of r on [0, m_j) with the full epsilon. Reports are about as long as
 // SS's on m_j ~ k/2 values, so roughly half of SS's bits.
 // Server: count per block, debias each block into an unbiased residue histogram, weight
-// blocks by inverse variance and solve the stacked least squares A f = pi with LSMR, A
-// applied matrix-free in O(k l). The closed-form variance includes the within-block
+// blocks by inverse variance and solve the weighted least squares A f = pi, A applied
+// matrix-free in O(k l): CG on the normal equations when every modulus is at least k/2,
+// LSMR on the stacked system otherwise. The closed-form variance includes the within-block
 // covariance of SS and the random split of users over blocks, so the MSE it predicts is
 // the one simulations measure.
 //
@@ -27,5 +28,12 @@ Protocol make_mss(const ProtocolParams& params);
 /// (1/l) sum_j p_j / (omega_j ceil(k / m_j)). It assumes every residue class has ceil(k/m_j)
 /// members; the attack's real rate, Protocol::attack().success(), counts the actual sizes.
 double mss_paper_attack_rate(const ProtocolParams& params);
+
+/// MSS's estimate by LSMR on the stacked least squares whatever the moduli, where
+/// p.estimator() takes CG on the normal equations when every modulus is at least k/2
+/// (docs/protocols/mss.md, "Decoding"): the reference that decoder is tested and benchmarked
+/// against. Throws Error if p is not an MSS protocol or the tally is not p's.
+Estimate mss_least_squares_estimate(const Protocol& p, const Tally& tally,
+                                    const EstimateOptions& options = {});
 
 }  // namespace residue
