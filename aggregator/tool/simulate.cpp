@@ -128,7 +128,7 @@ void print_human(const SimulateOptions& o, const Distribution& data,
       std::cout << "\nmss predicted MSE inflation over ss: "
                 << format_number(choice->chosen.inflation)
                 << (choice->chosen.inflation_exact ? " (exact)" : " (estimated)")
-                << "; LSMR iterations: " << results[i].solver_iterations << "\n";
+                << "; solver iterations: " << results[i].solver_iterations << "\n";
     }
   }
   if (o.top == 0) return;
