@@ -137,6 +137,24 @@ TEST_CASE("a device downloads a memory task's artifact once, checks it, and its 
                     Catch::Contains("task \"next\"") && Catch::Contains("/v1/tasks/next/artifact"));
 }
 
+// A C client of `task` (max_epsilon 30: the tasks below keep their values), or the test stops.
+residue_client_t* open_c_client(const DaemonProcess& daemon, const std::filesystem::path& state,
+                                const char* task) {
+  residue_client_options_t o;
+  residue_client_options_init(&o);
+  const std::string state_dir = state.string(), url = daemon.url();
+  o.url = url.c_str();
+  o.token = kToken;
+  o.task = task;
+  o.state_dir = state_dir.c_str();
+  o.max_epsilon = 30;
+  residue_client_t* c = nullptr;
+  const int created = residue_client_create(&c, &o);
+  INFO(residue_last_error());
+  REQUIRE(created == RESIDUE_OK);
+  return c;
+}
+
 // The daemon's estimated count of each value with one.
 std::map<uint32_t, double> estimated_counts(const DaemonProcess& daemon, const std::string& task) {
   auto http = daemon.client();
@@ -193,18 +211,7 @@ TEST_CASE(
     REQUIRE(client->flush().status == Status::kOk);
   }
   {
-    residue_client_options_t o;
-    residue_client_options_init(&o);
-    const std::string state = (dir / "c").string(), url = daemon.url();
-    o.url = url.c_str();
-    o.token = kToken;
-    o.task = "next";
-    o.state_dir = state.c_str();
-    o.max_epsilon = 30;
-    residue_client_t* c = nullptr;
-    const int created = residue_client_create(&c, &o);
-    INFO(residue_last_error());
-    REQUIRE(created == RESIDUE_OK);
+    residue_client_t* c = open_c_client(daemon, dir / "c", "next");
     const char* words[] = {"new"};
     for (int i = 0; i < 5; ++i) REQUIRE(residue_client_record_context(c, words, 1, "york") == 0);
     expected[memory_value(artifact, york, "york")] += 5;
@@ -241,18 +248,7 @@ TEST_CASE("a device records one candidate unit of a text for a vocab task", "[in
                                        toml_string((dir / "units.artifact").string())}};
   DaemonProcess daemon(dir, spec);
   daemon.start();
-  residue_client_options_t o;
-  residue_client_options_init(&o);
-  const std::string state = (dir / "c").string(), url = daemon.url();
-  o.url = url.c_str();
-  o.token = kToken;
-  o.task = "units";
-  o.state_dir = state.c_str();
-  o.max_epsilon = 30;
-  residue_client_t* c = nullptr;
-  const int created = residue_client_create(&c, &o);
-  INFO(residue_last_error());
-  REQUIRE(created == RESIDUE_OK);
+  residue_client_t* c = open_c_client(daemon, dir / "c", "units");
   // "the results" holds one unit; "of show" none.
   for (int i = 0; i < 6; ++i) REQUIRE(residue_client_record_text(c, "The results.") == RESIDUE_OK);
   CHECK(residue_client_record_text(c, "of show") == RESIDUE_E_UNKNOWN_VALUE);
