@@ -20,6 +20,7 @@
 #include "experiments/memory_evaluation.h"
 #include "experiments/memory_experiment.h"
 #include "output.h"
+#include "public_model_flags.h"
 #include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/memory/memory_build.h"
@@ -70,7 +71,7 @@ std::string format_hyper(const MemoryArm& a) {
 
 // --- build ---------------------------------------------------------------------------------
 
-struct BuildOptions {
+struct BuildOptions : PublicModelFlags {
   // Simulated clients.
   std::optional<double> epsilon;
   std::optional<uint64_t> n;
@@ -82,10 +83,8 @@ struct BuildOptions {
   std::string stage_two = "project";
   // Or a task of the daemon's store.
   std::string data, task;
-  // Public pieces and the split.
-  uint32_t cells = 16, vocab = 4096, dimension = 64;
+  // The public pieces (PublicModelFlags) and the split.
   uint64_t split_seed = 1;
-  std::string data_dir = std::string(kBrownDir);
   int threads = 0;
   std::string out;
   bool json = false;
@@ -125,9 +124,7 @@ void build(const BuildOptions& o) {
   } else if (!o.epsilon || !o.n) {
     throw Error("give --eps E --n N (simulated clients) or --data DIR --task NAME (a store).");
   }
-  if (o.cells == 0) throw Error("--cells must be at least 1.");
-  if (o.vocab == 0) throw Error("--vocab must be at least 1.");
-  if (o.dimension == 0) throw Error("--dimension must be at least 1.");
+  o.check();
   const Clock::time_point start = Clock::now();
   set_search_threads(o.threads);
 
@@ -398,13 +395,8 @@ void add_memory_command(CLI::App& app) {
                         "Or: a store holding the task: the daemon's data directory, "
                         "postgres:<conninfo>, or an exported tally file");
   build_cmd->add_option("--task", b->task, "  with the task (mss, k = cells x (vocab + 1))");
-  build_cmd->add_option("--cells", b->cells, "Codebook cells C")->capture_default_str();
-  build_cmd->add_option("--vocab", b->vocab, "Vocabulary words V (plus the unknown token)")
-      ->capture_default_str();
-  build_cmd->add_option("--dimension", b->dimension, "Key dimension d")->capture_default_str();
+  b->add_to(*build_cmd);
   build_cmd->add_option("--split-seed", b->split_seed, "Seed of the client/tuning/test split")
-      ->capture_default_str();
-  build_cmd->add_option("--data-dir", b->data_dir, "The Brown corpus (sentences.tsv)")
       ->capture_default_str();
   build_cmd->add_option("--threads", b->threads, "FAISS and tuning threads (0: all cores)")
       ->capture_default_str()

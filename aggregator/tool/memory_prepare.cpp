@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "experiments/brown.h"
 #include "output.h"
+#include "public_model_flags.h"
 #include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/memory/memory_setup.h"
@@ -18,18 +19,14 @@ namespace residue {
 namespace {
 
 // Names and defaults as `memory build`'s, so one set of flags makes matching pieces.
-struct PrepareOptions {
-  uint32_t cells = 16, vocab = 4096, dimension = 64;
-  std::string data_dir = std::string(kBrownDir);
+struct PrepareOptions : PublicModelFlags {
   int threads = 0;
   std::string out;
   bool json = false;
 };
 
 void prepare(const PrepareOptions& o) {
-  if (o.cells == 0) throw Error("--cells must be at least 1.");
-  if (o.vocab == 0) throw Error("--vocab must be at least 1.");
-  if (o.dimension == 0) throw Error("--dimension must be at least 1.");
+  o.check();
   const Clock::time_point start = Clock::now();
   set_search_threads(o.threads);
   const Corpus corpus = load_brown(o.data_dir);
@@ -63,12 +60,7 @@ void add_memory_prepare_command(CLI::App& memory) {
   auto p = std::make_shared<PrepareOptions>();
   CLI::App* cmd = memory.add_subcommand(
       "prepare", "Write the task artifact a device needs: vocabulary, key encoder, codebook");
-  cmd->add_option("--cells", p->cells, "Codebook cells C")->capture_default_str();
-  cmd->add_option("--vocab", p->vocab, "Vocabulary words V (plus the unknown token)")
-      ->capture_default_str();
-  cmd->add_option("--dimension", p->dimension, "Key dimension d")->capture_default_str();
-  cmd->add_option("--data-dir", p->data_dir, "The Brown corpus (sentences.tsv)")
-      ->capture_default_str();
+  p->add_to(*cmd);
   cmd->add_option("--threads", p->threads, "FAISS threads (0: all cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
