@@ -140,11 +140,9 @@ struct TaskInfo {
   ParamsHash hash{};         // task_hash: parameters and domain; in batches and the queue
   ParamsHash params_hash{};  // of the parameters alone: the nonce of memoized streams
   std::optional<Domain> domain;
-  // A memory or vocabulary task's public pieces: the published version, and the bytes once
-  // cached_artifact() has checked them.
+  // A memory or vocabulary task's artifact: the published version, and its pieces parsed
+  // (by the task's kind) once cached_artifact() has checked the bytes.
   std::optional<ArtifactRef> artifact_ref;
-  std::shared_ptr<const std::string> artifact;
-  // The artifact parsed, by the task's kind ("memory" or "vocab").
   std::shared_ptr<const MemoryArtifact> memory;
   std::shared_ptr<const VocabArtifact> vocab;
   std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
@@ -496,9 +494,9 @@ class ClientImpl final : public Client {
   std::shared_ptr<const TaskInfo> with_artifact(TaskInfo info) const {
     if (info.artifact_ref) {
       try {
-        info.artifact = cached_artifact(*info.artifact_ref, artifact_path(),
-                                        [this](const std::string& path) { return get(path); });
-        parse_artifact(info);
+        parse_artifact(*cached_artifact(*info.artifact_ref, artifact_path(),
+                                        [this](const std::string& path) { return get(path); }),
+                       info);
       } catch (const std::exception& e) {
         throw Error("client: task \"" + options_.task + "\": " + e.what());
       }
@@ -507,10 +505,9 @@ class ClientImpl final : public Client {
   }
 
   // The artifact's pieces by the task's kind; a malformed artifact is an Error with its offset.
-  static void parse_artifact(TaskInfo& info) {
+  static void parse_artifact(const std::string& artifact, TaskInfo& info) {
     const std::string kind = info.published.value("kind", "frequency");
-    const std::span bytes(reinterpret_cast<const uint8_t*>(info.artifact->data()),
-                          info.artifact->size());
+    const std::span bytes(reinterpret_cast<const uint8_t*>(artifact.data()), artifact.size());
     const auto check = [&](const auto& parsed) {
       if (!parsed.ok()) {
         throw Error("the " + kind + " artifact is malformed at byte " +
