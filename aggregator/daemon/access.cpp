@@ -59,7 +59,7 @@ void Access::refill(State& s, Clock::time_point now) const {
   }
 }
 
-Admission Access::admit(std::size_t token, uint64_t reports, Clock::time_point now) {
+QuotaDecision Access::admit(std::size_t token, uint64_t reports, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   State& s = tokens_[token];
   refill(s, now);

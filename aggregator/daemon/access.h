@@ -5,7 +5,7 @@
 //
 //   std::optional<std::size_t> who = access.authenticate(req.get_header_value("Authorization"));
 //   if (!access.allows(*who, Role::kRead)) ...           // 403
-//   Admission a = access.admit(*who, batch_reports);     // a.retry_after when refused
+//   QuotaDecision a = access.admit(*who, batch_reports);     // a.retry_after when refused
 #pragma once
 
 #include <chrono>
@@ -20,7 +20,7 @@
 
 namespace residue {
 
-struct Admission {
+struct QuotaDecision {
   bool ok = true;
   /// Seconds the client should wait before retrying, when refused.
   int retry_after = 0;
@@ -41,7 +41,7 @@ class Access {
   bool allows(std::size_t token, Role role) const;
 
   /// Takes `reports` from the token's rate budget and daily quota, or refuses.
-  Admission admit(std::size_t token, uint64_t reports, Clock::time_point now = Clock::now());
+  QuotaDecision admit(std::size_t token, uint64_t reports, Clock::time_point now = Clock::now());
   /// Gives back what admit() took, for batches that were not counted (duplicates, failures).
   void refund(std::size_t token, uint64_t reports, Clock::time_point now = Clock::now());
 

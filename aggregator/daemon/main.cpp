@@ -2,10 +2,12 @@
 // data_dir, or a PostgreSQL database shared with other daemons), declares the tasks, serves the
 // HTTP API until SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
 // docs/operators.md is the operator's guide; docs/deployment.md covers several daemons.
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,14 @@
 #include "task.h"
 
 namespace {
+
+int signal_pipe[2] = {-1, -1};
+
+// Async-signal-safe: one byte, the signal's number.
+void on_signal(int signal) {
+  const unsigned char byte = static_cast<unsigned char>(signal);
+  (void)!write(signal_pipe[1], &byte, 1);
+}
 
 residue::DaemonConfig configure(int argc, char** argv) {
   CLI::App app{"residued: the Residue aggregation daemon (docs/operators.md)"};
@@ -61,12 +71,15 @@ std::string describe_store(const residue::DaemonConfig& config) {
 int main(int argc, char** argv) {
   try {
     const residue::DaemonConfig config = configure(argc, argv);
-    // Signals go to one waiting thread, not to whichever thread happens to run.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // SIGTERM and SIGINT become a byte on a pipe that one thread waits on. Blocking them and
+    // calling sigwait() is not enough: OpenBLAS (under FAISS) starts threads before main()
+    // runs, with the signals unblocked, and the default action would kill the daemon there.
+    if (pipe2(signal_pipe, O_CLOEXEC) != 0) throw residue::Error("pipe2 failed");
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
     std::unique_ptr<residue::Store> store = open_store(config);
@@ -96,15 +109,18 @@ int main(int argc, char** argv) {
                   config.metrics_listen->host.c_str(), *metrics);
     }
     std::fflush(stdout);
-    std::thread waiter([&server, signals] {
-      int received = 0;
-      sigwait(&signals, &received);
-      std::cerr << "residued: signal " << received << ", finishing requests in flight\n";
+    std::thread waiter([&server] {
+      unsigned char received = 0;
+      while (read(signal_pipe[0], &received, 1) < 0 && errno == EINTR) {
+      }
+      if (received == 0) return;  // run() returned by itself
+      std::cerr << "residued: signal " << int{received} << ", finishing requests in flight\n";
       server.stop();
     });
     server.run();
     // listen returned: either stop() ran, or the socket failed; make the waiter return too.
-    pthread_kill(waiter.native_handle(), SIGTERM);
+    const unsigned char done = 0;
+    (void)!write(signal_pipe[1], &done, 1);
     waiter.join();
     std::cerr << "residued: stopped\n";
     return 0;

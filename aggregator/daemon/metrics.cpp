@@ -52,6 +52,22 @@ Metrics::Metrics(const std::vector<std::string>& tasks)
                       .Help("Batches waiting for the next commit")
                       .Register(*registry_)
                       .Add({});
+  build_progress_ = &prometheus::BuildGauge()
+                         .Name("residue_build_progress")
+                         .Help("Fraction done of the current step of a task's build")
+                         .Register(*registry_);
+  build_running_ = &prometheus::BuildGauge()
+                        .Name("residue_build_running")
+                        .Help("1 while a memory or vocab task is being built")
+                        .Register(*registry_);
+  builds_ = &prometheus::BuildCounter()
+                 .Name("residue_builds_total")
+                 .Help("Builds of memory and vocab tasks, by task and result (ok, failed)")
+                 .Register(*registry_);
+  build_seconds_ = &prometheus::BuildGauge()
+                        .Name("residue_build_last_duration_seconds")
+                        .Help("Duration of a task's last build, ok or failed")
+                        .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -79,6 +95,19 @@ void Metrics::observe_commit(double seconds, std::size_t batches) {
 
 void Metrics::set_queue_depth(std::size_t depth) {
   queue_depth_->Set(static_cast<double>(depth));
+}
+
+void Metrics::set_build_progress(const std::string& task, double fraction) {
+  build_progress_->Add({{"task", task}}).Set(fraction);
+}
+
+void Metrics::set_build_running(const std::string& task, bool running) {
+  build_running_->Add({{"task", task}}).Set(running ? 1 : 0);
+}
+
+void Metrics::count_build(const std::string& task, const std::string& result, double seconds) {
+  builds_->Add({{"task", task}, {"result", result}}).Increment();
+  build_seconds_->Add({{"task", task}}).Set(seconds);
 }
 
 std::string Metrics::render() const {

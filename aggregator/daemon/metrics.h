@@ -36,6 +36,11 @@ class Metrics {
   void observe_request(double seconds);
   void observe_commit(double seconds, std::size_t batches);
   void set_queue_depth(std::size_t depth);
+  /// A memory or vocab task's build (TaskBuilds): the current step's fraction done, whether one
+  /// runs, and each build's end (result ok or failed) with its duration.
+  void set_build_progress(const std::string& task, double fraction);
+  void set_build_running(const std::string& task, bool running);
+  void count_build(const std::string& task, const std::string& result, double seconds);
   std::string render() const;
 
  private:
@@ -47,6 +52,10 @@ class Metrics {
   prometheus::Histogram* commit_seconds_;
   prometheus::Histogram* group_batches_;
   prometheus::Gauge* queue_depth_;
+  prometheus::Family<prometheus::Gauge>* build_progress_;
+  prometheus::Family<prometheus::Gauge>* build_running_;
+  prometheus::Family<prometheus::Counter>* builds_;
+  prometheus::Family<prometheus::Gauge>* build_seconds_;
 };
 
 }  // namespace residue

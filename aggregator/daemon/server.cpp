@@ -9,10 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
+#include <type_traits>
 
 #include "estimates.h"
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
+#include "residue/memory/memory_query.h"
+#include "residue/vocab/vocab_setup.h"
 #include "task_json.h"
 
 namespace residue {
@@ -55,6 +58,9 @@ constexpr const char* kTaskRoute = R"(/v1/tasks/([^/]+))";
 constexpr const char* kEstimatesRoute = R"(/v1/tasks/([^/]+)/estimates)";
 constexpr const char* kReportsRoute = R"(/v1/tasks/([^/]+)/reports)";
 constexpr const char* kArtifactRoute = R"(/v1/tasks/([^/]+)/artifact)";
+constexpr const char* kBuildRoute = R"(/v1/tasks/([^/]+)/build)";
+constexpr const char* kMemoryNextRoute = R"(/v1/tasks/([^/]+)/memory/next)";
+constexpr const char* kVocabSearchRoute = R"(/v1/tasks/([^/]+)/vocab/search)";
 
 // Binds `server` to host:port (port 0: any free one); the port, or -1.
 int bind_listener(httplib::Server& server, const std::string& host, uint16_t port) {
@@ -122,6 +128,7 @@ Server::Server(const DaemonConfig& config, Store& store, std::vector<Task> tasks
     tasks_.emplace(name, std::move(t));
   }
   commits_ = std::make_unique<CommitQueue>(store_, config_.max_commit_group, metrics_);
+  builds_ = std::make_unique<TaskBuilds>(tasks_, config_.tasks, store_, metrics_);
   if (config_.tls) {
     const TlsConfig& tls = *config_.tls;
     auto server =
@@ -189,6 +196,64 @@ const Task* Server::find(const std::string& name) const {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
+std::optional<std::size_t> Server::top_param(const httplib::Request& req, httplib::Response& res,
+                                             std::size_t fallback) const {
+  if (!req.has_param("top")) return fallback;
+  const std::string text = req.get_param_value("top");
+  if (text.empty() || text.size() > 9 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    reply_error(res, 400, "bad query: top must be a count, but is \"" + text + "\"");
+    return std::nullopt;
+  }
+  const std::size_t top = std::stoul(text);
+  if (top > config_.max_top) {
+    reply_error(res, 400,
+                "bad query: top is " + text + "; the limit is " + std::to_string(config_.max_top) +
+                    " (max_top)");
+    return std::nullopt;
+  }
+  return top;
+}
+
+template <typename Built>
+std::shared_ptr<const Built> Server::served(const httplib::Request& req, httplib::Response& res,
+                                            TaskKind kind) const {
+  const Task* task = find(req.matches[1]);
+  if (task == nullptr) {
+    reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
+    return nullptr;
+  }
+  if (task->kind != kind) {
+    reply_error(res, 404,
+                "task \"" + task->name + "\" is a " + task_kind_name(task->kind) +
+                    " task; this endpoint serves " + task_kind_name(kind) + " tasks");
+    return nullptr;
+  }
+  if (!builds_->builds(task->name)) {
+    reply_error(res, 503,
+                "task \"" + task->name +
+                    "\" is not built by this daemon: its configuration names no corpus "
+                    "(docs/operators.md, \"Builds\")");
+    return nullptr;
+  }
+  std::shared_ptr<const Built> built;
+  if constexpr (std::is_same_v<Built, BuiltMemory>) {
+    built = builds_->memory(task->name);
+  } else {
+    built = builds_->vocab(task->name);
+  }
+  if (!built) {
+    const nlohmann::json status = builds_->status(task->name);
+    std::string why = "task \"" + task->name + "\" has no successful build yet";
+    if (!status.at("last_error").is_null()) {
+      why += "; the last build failed: " + status.at("last_error").at("message").get<std::string>();
+    }
+    reply(res, 503, {{"error", why}, {"build", status}});
+    return nullptr;
+  }
+  return built;
+}
+
 uint32_t Server::max_reports(const Task& task) const {
   const uint64_t fit = config_.max_positions_per_batch / std::max(1u, task.codec.max_items());
   return static_cast<uint32_t>(
@@ -235,8 +300,10 @@ void Server::stop() {
 
 bool Server::admit(const httplib::Request& req, httplib::Response& res) {
   static const std::regex kTask(kTaskRoute), kEstimates(kEstimatesRoute), kReports(kReportsRoute),
-      kArtifact(kArtifactRoute);
+      kArtifact(kArtifactRoute), kBuild(kBuildRoute), kMemoryNext(kMemoryNextRoute),
+      kVocabSearch(kVocabSearchRoute);
   const bool upload = req.method == "POST" && std::regex_match(req.path, kReports);
+  const bool build = req.method == "POST" && std::regex_match(req.path, kBuild);
   const bool get = req.method == "GET" || req.method == "HEAD";  // httplib routes HEAD as GET
   std::optional<Role> role;                                      // none: any known token
   if (upload) {
@@ -244,8 +311,12 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
   } else if (has_body(req)) {
     reply_and_close(res, 400, "only POST /v1/tasks/{task}/reports takes a body");
     return false;
-  } else if (get && (std::regex_match(req.path, kEstimates) ||
-                     (req.path == "/metrics" && !metrics_http_))) {
+  } else if (build) {
+    role = Role::kAdmin;
+  } else if (get &&
+             (std::regex_match(req.path, kEstimates) || std::regex_match(req.path, kBuild) ||
+              std::regex_match(req.path, kMemoryNext) || std::regex_match(req.path, kVocabSearch) ||
+              (req.path == "/metrics" && !metrics_http_))) {
     role = Role::kRead;
   } else if (!get || (req.path != "/v1/tasks" && !std::regex_match(req.path, kTask) &&
                       !std::regex_match(req.path, kArtifact))) {
@@ -326,14 +397,68 @@ void Server::add_routes() {
     serve_artifact(req, res, task->artifact);
   });
 
+  http_->Post(kBuildRoute, [this](const httplib::Request& req, httplib::Response& res) {
+    const Task* task = find(req.matches[1]);
+    if (task == nullptr)
+      return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
+    if (!builds_->builds(task->name)) {
+      return reply_error(
+          res, 409,
+          "task \"" + task->name +
+              "\" is not built by this daemon: only memory "
+              "and vocab tasks that name a corpus are (docs/operators.md, \"Builds\")");
+    }
+    builds_->request(task->name);
+    reply(res, 202, {{"queued", true}, {"build", builds_->status(task->name)}});
+  });
+
+  http_->Get(kBuildRoute, [this](const httplib::Request& req, httplib::Response& res) {
+    const Task* task = find(req.matches[1]);
+    if (task == nullptr)
+      return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
+    if (!builds_->builds(task->name)) {
+      return reply_error(res, 404, "task \"" + task->name + "\" is not built by this daemon");
+    }
+    reply(res, 200, builds_->status(task->name));
+  });
+
+  http_->Get(kMemoryNextRoute, [this](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<std::size_t> top = top_param(req, res, 10);
+    if (!top) return;
+    const std::shared_ptr<const BuiltMemory> built =
+        served<BuiltMemory>(req, res, TaskKind::kMemory);
+    if (!built) return;
+    const NextTokens next =
+        next_tokens(built->memory, built->pub->model.lm, req.get_param_value("context"), *top);
+    nlohmann::json body = to_json(next, built->pub->model.vocab);
+    body["build"] = {{"reports", built->stamp.reports}, {"finished_at", built->stamp.finished_at}};
+    reply(res, 200, body);
+  });
+
+  http_->Get(kVocabSearchRoute, [this](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<std::size_t> top = top_param(req, res, 10);
+    if (!top) return;
+    const std::shared_ptr<const BuiltVocab> built = served<BuiltVocab>(req, res, TaskKind::kVocab);
+    if (!built) return;
+    try {
+      nlohmann::json body =
+          to_json(search_units(built->file, req.get_param_value("text"), *top), built->file);
+      body["build"] = {{"reports", built->stamp.reports},
+                       {"finished_at", built->stamp.finished_at}};
+      reply(res, 200, body);
+    } catch (const Error& e) {
+      reply_error(res, 400, std::string("bad query: ") + e.what());
+    }
+  });
+
   http_->Get(kEstimatesRoute, [this](const httplib::Request& req, httplib::Response& res) {
     const Task* task = find(req.matches[1]);
     if (task == nullptr)
       return reply_error(res, 404, "unknown task \"" + std::string(req.matches[1]) + "\"");
-    std::size_t top = 20;
+    const std::optional<std::size_t> top = top_param(req, res, 20);
+    if (!top) return;
     Postprocess postprocess = Postprocess::kNone;
     try {
-      if (req.has_param("top")) top = std::stoul(req.get_param_value("top"));
       if (req.has_param("postprocess")) {
         const std::string name = req.get_param_value("postprocess");
         if (name != "none" && name != "normsub")
@@ -343,13 +468,8 @@ void Server::add_routes() {
     } catch (const std::exception& e) {
       return reply_error(res, 400, std::string("bad query: ") + e.what());
     }
-    if (top > config_.max_top) {
-      return reply_error(res, 400,
-                         "bad query: top is " + std::to_string(top) + "; the limit is " +
-                             std::to_string(config_.max_top) + " (max_top)");
-    }
     try {
-      reply(res, 200, to_json(estimates_.estimates(*task, top, postprocess)));
+      reply(res, 200, to_json(estimates_.estimates(*task, *top, postprocess)));
     } catch (const Error& e) {
       // The store is unreachable, or the tally cannot be decoded yet: both pass with time.
       reply_error(res, 503, e.what());
@@ -391,7 +511,7 @@ void Server::add_routes() {
                         ", task \"" + task->name + "\" has " + to_hex(task->hash) +
                         "; fetch GET /v1/tasks/" + task->name);
     }
-    const Admission admission = access_.admit(token, header.value().count);
+    const QuotaDecision admission = access_.admit(token, header.value().count);
     if (!admission.ok) {
       res.set_header("Retry-After", std::to_string(admission.retry_after));
       return refuse(429, "rate_limited", admission.reason);

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "task.h"
+#include "task_builds.h"
 
 namespace httplib {
 class Server;
@@ -57,6 +58,14 @@ class Server {
   /// uploads a declared length within max_body_bytes. Answers and returns false if refused.
   bool admit(const httplib::Request& req, httplib::Response& res);
   const Task* find(const std::string& name) const;
+  /// The `top` query parameter (default `fallback`), within max_top; nullopt after answering 400.
+  std::optional<std::size_t> top_param(const httplib::Request& req, httplib::Response& res,
+                                       std::size_t fallback) const;
+  /// The last good build of memory or vocab task `req.matches[1]`; null after answering 404
+  /// (unknown task, another kind) or 503 (not built here, or not built yet).
+  template <typename Built>
+  std::shared_ptr<const Built> served(const httplib::Request& req, httplib::Response& res,
+                                      TaskKind kind) const;
   /// The task's max_reports_per_batch: the configured one, lowered so that a batch parses into
   /// at most max_positions_per_batch positions.
   uint32_t max_reports(const Task& task) const;
@@ -68,6 +77,7 @@ class Server {
   Access access_;
   EstimateCache estimates_;
   std::unique_ptr<CommitQueue> commits_;
+  std::unique_ptr<TaskBuilds> builds_;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> metrics_http_;  // with metrics_listen only
   std::optional<uint16_t> metrics_port_;

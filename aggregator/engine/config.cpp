@@ -111,6 +111,53 @@ void parse_domain_files(const toml::table& t, const std::filesystem::path& base,
   }
 }
 
+// A memory or vocab task with a `corpus` is built by the daemon; the other build keys need it.
+void parse_build(const toml::table& t, const std::filesystem::path& base,
+                 const std::string& context, TaskConfig& task) {
+  static constexpr std::string_view kBuildKeys[] = {"build_every", "build_threads", "split_seed",
+                                                    "corpus_domain"};
+  static constexpr std::string_view kVocabKeys[] = {"dimension", "public_units", "max_units", "z"};
+  const std::optional<std::string> corpus = get<std::string>(t, "corpus", context);
+  const auto present = [&](std::span<const std::string_view> keys) -> std::optional<std::string> {
+    for (std::string_view k : keys)
+      if (t.contains(k)) return std::string(k);
+    return std::nullopt;
+  };
+  if (task.kind == TaskKind::kFrequency && corpus) {
+    throw Error(context +
+                "corpus is for memory and vocab tasks (their builds), not a frequency task.");
+  }
+  if (!corpus) {
+    if (auto key = present(kBuildKeys)) throw Error(context + *key + " needs corpus (builds).");
+    if (auto key = present(kVocabKeys)) throw Error(context + *key + " needs corpus (builds).");
+    return;
+  }
+  if (task.kind != TaskKind::kVocab) {
+    if (auto key = present(kVocabKeys)) throw Error(context + *key + " is for vocab tasks.");
+  }
+  BuildConfig b;
+  b.corpus = resolve(base, *corpus);
+  b.corpus_domain = get<std::string>(t, "corpus_domain", context).value_or(b.corpus_domain);
+  const auto count = [&](const char* key, uint64_t fallback, uint64_t least) {
+    const std::optional<int64_t> v = get<int64_t>(t, key, context);
+    if (!v) return fallback;
+    if (*v < static_cast<int64_t>(least)) {
+      throw Error(context + key + " must be at least " + std::to_string(least) + ", but is " +
+                  std::to_string(*v) + ".");
+    }
+    return static_cast<uint64_t>(*v);
+  };
+  b.every_seconds = count("build_every", b.every_seconds, 0);
+  b.threads = static_cast<unsigned>(std::min<uint64_t>(count("build_threads", b.threads, 1), 256));
+  b.split_seed = count("split_seed", b.split_seed, 0);
+  b.dimension = static_cast<uint32_t>(std::min<uint64_t>(count("dimension", b.dimension, 1), 4096));
+  b.public_units = count("public_units", b.public_units, 0);
+  b.max_units = count("max_units", b.max_units, 1);
+  b.z = get<double>(t, "z", context).value_or(b.z);
+  if (!(b.z >= 0)) throw Error(context + "z must not be negative.");
+  task.build = std::move(b);
+}
+
 TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesystem::path& base) {
   TaskConfig task;
   std::string context = "tasks[" + std::to_string(index) + "]: ";
@@ -121,6 +168,7 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
   }
   task.kind = parse_kind(t, context);
   parse_domain_files(t, base, context, task);
+  parse_build(t, base, context, task);
   task.params.protocol = get<std::string>(t, "protocol", context).value_or("mss");
   task.params.epsilon = require<double>(t, "epsilon", context);
   if (auto dictionary = get<std::string>(t, "dictionary", context)) {
@@ -143,9 +191,11 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
     throw Error(context + "moduli must be an array of integers.");
   }
   task.max_inflation = get<double>(t, "max_inflation", context).value_or(task.max_inflation);
-  static constexpr std::string_view kKnown[] = {"name",     "kind",   "protocol",
-                                                "epsilon",  "k",      "dictionary",
-                                                "artifact", "moduli", "max_inflation"};
+  static constexpr std::string_view kKnown[] = {
+      "name",         "kind",          "protocol",   "epsilon",       "k",
+      "dictionary",   "artifact",      "moduli",     "max_inflation", "corpus",
+      "build_every",  "build_threads", "split_seed", "corpus_domain", "dimension",
+      "public_units", "max_units",     "z"};
   check_keys(t, kKnown, context);
   return task;
 }

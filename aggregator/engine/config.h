@@ -48,6 +48,26 @@ enum class TaskKind {
 /// "frequency", "memory", "vocab".
 const char* task_kind_name(TaskKind kind);
 
+/// How residued builds a memory or vocab task from its stored reports (docs/operators.md,
+/// "Builds"). The vocab fields are `residue vocab build`'s flags of the same names.
+struct BuildConfig {
+  /// The public corpus (a directory of sentences.tsv) the artifact was prepared from.
+  std::filesystem::path corpus;
+  /// Its category that is the private domain's stand-in (the tuning and test text); the other
+  /// categories are the general corpus. Brown's "learned", as the tool's builds use.
+  std::string corpus_domain = "learned";
+  /// Seconds between scheduled builds; 0: only on POST /v1/tasks/{task}/build.
+  uint64_t every_seconds = 3600;
+  /// FAISS and tuning threads of a build (the daemon's other threads keep serving).
+  unsigned threads = 1;
+  /// Corpus::split_domain seed of the tuning split (memory) or test split (vocab).
+  uint64_t split_seed = 1;
+  uint32_t dimension = 64;          ///< vocab: unit embedding dimension
+  std::size_t public_units = 2048;  ///< vocab: public units the embedder trains on
+  std::size_t max_units = 1000;     ///< vocab: U, most units admitted
+  double z = 0;                     ///< vocab: significance in standard errors (0: Bonferroni)
+};
+
 struct TaskConfig {
   std::string name;
   TaskKind kind = TaskKind::kFrequency;
@@ -59,6 +79,9 @@ struct TaskConfig {
   std::optional<std::filesystem::path> artifact;
   /// MSS moduli search bound (used only when moduli are not given).
   double max_inflation = 1.15;
+  /// A memory or vocab task's builds; nullopt: it collects only (and is built offline with
+  /// `residue memory build --data` / `residue vocab build --data`).
+  std::optional<BuildConfig> build;
 };
 
 struct TlsConfig {

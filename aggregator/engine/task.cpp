@@ -59,7 +59,16 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
       params.k = domain->size();
     }
     std::shared_ptr<const Artifact> artifact;
-    if (config.artifact) artifact = load_artifact(*config.artifact);
+    if (config.artifact) {
+      artifact = load_artifact(*config.artifact, config.kind);
+      if (artifact->domain() != params.k) {
+        throw Error("k is " + std::to_string(params.k) + " but the artifact \"" +
+                    config.artifact->string() + "\" has " + std::to_string(artifact->domain()) +
+                    (config.kind == TaskKind::kMemory ? " values (cells x tokens)"
+                                                      : " values (candidate units)") +
+                    ": its devices report those.");
+      }
+    }
     const bool reuse = stored && stored->protocol == params.protocol && stored->k == params.k &&
                        stored->epsilon == params.epsilon &&
                        (params.moduli.empty() || stored->moduli == params.moduli);

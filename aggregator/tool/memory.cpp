@@ -24,7 +24,7 @@
 #include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/memory/memory_build.h"
-#include "residue/memory/memory_decoder.h"
+#include "residue/memory/memory_query.h"
 #include "residue/memory/memory_setup.h"
 #include "residue/search/threads.h"
 #include "tally_inputs.h"
@@ -289,61 +289,27 @@ struct QueryOptions {
 void query(const QueryOptions& o) {
   set_search_threads(1);
   const Memory memory = Memory::read(o.memory);
-  const MemoryArm& arm = memory.arm(o.arm.empty() ? memory.info().default_arm : o.arm);
-  const Vocabulary vocab = memory.vocabulary();
-  const std::vector<uint32_t> ids = vocab.ids(text_tokens(o.context));
   const std::string dir = o.data_dir.empty() ? memory.info().data_dir : o.data_dir;
   const KneserNey lm = memory_base_lm(memory, load_brown(dir));
-
-  // The context is read as the start of a sentence: <s> w_1 ... w_n, predicting w_{n+1}.
-  std::vector<uint32_t> history = {memory.key_encoder().bos()};
-  history.insert(history.end(), ids.begin(), ids.end());
-  const std::vector<float> key = memory.key_encoder().encode(history);
-  const uint32_t v = ids.empty() ? lm.bos() : ids.back();
-  const uint32_t u = ids.size() < 2 ? lm.bos() : ids[ids.size() - 2];
-  const std::vector<double> p_lm = lm.distribution(u, v);
-  const MemoryDecoder decoder(memory.codebook(), arm, memory.tokens());
-  std::vector<double> p_mem(memory.tokens()), p(memory.tokens());
-  decoder.memory_distribution(key, p_mem);
-  decoder.distribution(key, p_lm, p);
-  const Neighbours nn = decoder.search(key, std::min(memory.cells(), arm.hyper.neighbours));
-
-  std::vector<uint32_t> order(p.size());
-  for (uint32_t t = 0; t < order.size(); ++t) order[t] = t;
-  const std::size_t shown = std::min(o.top, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
-                    [&](uint32_t a, uint32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
-  order.resize(shown);
+  const NextTokens next = next_tokens(memory, lm, o.context, o.top, o.arm);
+  const Vocabulary vocab = memory.vocabulary();
   if (o.json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (uint32_t t : order) {
-      rows.push_back(
-          {{"token", vocab.word(t)}, {"p", p[t]}, {"p_mem", p_mem[t]}, {"p_lm", p_lm[t]}});
-    }
-    nlohmann::json context = nlohmann::json::array();
-    for (uint32_t id : ids) context.push_back(vocab.word(id));
-    std::cout << nlohmann::json{{"arm", arm.name},
-                                {"context", context},
-                                {"cells", nn.cells},
-                                {"distances", nn.distances},
-                                {"lambda", arm.hyper.lambda},
-                                {"top", rows}}
-                     .dump(2)
-              << "\n";
+    std::cout << to_json(next, vocab).dump(2) << "\n";
     return;
   }
   std::cout << "context: <s>";
-  for (uint32_t id : ids) std::cout << ' ' << vocab.word(id);
-  std::cout << "\narm " << arm.name << " (" << format_hyper(arm) << "); nearest cells:";
-  for (std::size_t i = 0; i < nn.cells.size(); ++i) {
-    std::cout << ' ' << nn.cells[i] << " (d=" << format_number(nn.distances[i], 3) << ")";
+  for (uint32_t id : next.context) std::cout << ' ' << vocab.word(id);
+  std::cout << "\narm " << next.arm << " (" << format_hyper(memory.arm(next.arm))
+            << "); nearest cells:";
+  for (std::size_t i = 0; i < next.cells.size(); ++i) {
+    std::cout << ' ' << next.cells[i] << " (d=" << format_number(next.distances[i], 3) << ")";
   }
   std::cout << "\n\n";
   Table t({"rank", "token", "p", "p_mem", "p_LM"});
-  for (std::size_t r = 0; r < order.size(); ++r) {
-    const uint32_t tok = order[r];
-    t.add({std::to_string(r + 1), std::string(vocab.word(tok)), format_number(p[tok], 4),
-           format_number(p_mem[tok], 4), format_number(p_lm[tok], 4)});
+  for (std::size_t r = 0; r < next.top.size(); ++r) {
+    const NextToken& n = next.top[r];
+    t.add({std::to_string(r + 1), std::string(vocab.word(n.token)), format_number(n.p, 4),
+           format_number(n.p_mem, 4), format_number(n.p_lm, 4)});
   }
   t.print(std::cout);
 }

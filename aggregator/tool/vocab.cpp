@@ -26,6 +26,7 @@
 #include "residue/retrieval/task_artifact.h"
 #include "residue/search/threads.h"
 #include "residue/vocab/vocab_file.h"
+#include "residue/vocab/vocab_setup.h"
 #include "tally_inputs.h"
 #include "verify.h"
 
@@ -94,8 +95,7 @@ StoreRound read_store_round(const SourceOptions& s, std::size_t candidates) {
 
 /// Runs one round on `f` (simulated or from the store) and syncs its index. Returns the
 /// clients' occurrence counts for simulated rounds (empty otherwise).
-std::vector<uint64_t> run_round(VocabFile& f, const SourceOptions& s, const Corpus* corpus,
-                                const AdmissionOptions& admission) {
+std::vector<uint64_t> run_round(VocabFile& f, const SourceOptions& s, const Corpus* corpus) {
   std::unique_ptr<ProgressBar> bar;
   std::vector<uint64_t> occurrences;
   std::optional<StoreRound> round;
@@ -121,11 +121,9 @@ std::vector<uint64_t> run_round(VocabFile& f, const SourceOptions& s, const Corp
     d << "eps=" << *s.epsilon << " n=" << *s.n << " seed=" << s.seed;
     source = {.kind = "simulated", .description = d.str(), .epsilon = *s.epsilon, .reports = *s.n};
   }
-  bar = std::make_unique<ProgressBar>("vocab: estimating and testing units");
-  f.builder.add_round(round->protocol, round->tally, admission, source,
-                      [&](std::size_t done, std::size_t total) { bar->update(done, total); });
-  phase(bar, "embedding the admitted units");
-  f.sync_index();
+  bar = std::make_unique<ProgressBar>("vocab: estimating, testing and embedding units");
+  add_tally_round(f, round->protocol, round->tally, source,
+                  [&](std::size_t done, std::size_t total) { bar->update(done, total); });
   return occurrences;
 }
 
@@ -243,10 +241,8 @@ void build(const BuildOptions& o) {
   const Clock::time_point start = Clock::now();
   set_search_threads(1);
   std::unique_ptr<ProgressBar> bar;
-  phase(bar, "loading the corpus and counting candidate units");
+  phase(bar, "loading the corpus");
   const Corpus corpus = load_brown(o.data_dir);
-  Vocabulary vocab = Vocabulary::most_frequent(tokens_of(corpus.general()), o.vocab_words);
-  const std::vector<std::vector<uint32_t>> general = sentence_ids(corpus.general(), vocab);
   VocabParams params;
   params.corpus = o.data_dir;
   params.vocab_words = o.vocab_words;
@@ -255,21 +251,11 @@ void build(const BuildOptions& o) {
   params.embedding.public_units = o.public_units;
   params.embedding.embedding.dimension = o.dimension;
   params.admission = o.admission;
-  CandidateUnits candidates = CandidateUnits::extract(general, vocab, params.candidates);
-  // A wrong task should fail before the seconds of training.
-  if (o.source.from_store()) (void)read_store_round(o.source, candidates.size());
-  UnitEmbedder embedder =
-      UnitEmbedder::train(general, vocab.size(), candidates, params.embedding,
-                          [&](std::string_view step) { phase(bar, std::string(step)); });
+  VocabFile f =
+      new_vocab_file(corpus, params, [&](std::string_view step) { phase(bar, std::string(step)); });
   bar.reset();
   const double public_seconds = seconds_since(start);
-  VocabFile f{.params = params,
-              .vocab = std::move(vocab),
-              .candidates = std::move(candidates),
-              .embedder = std::move(embedder),
-              .builder = {},
-              .index = VocabFile::new_index(o.dimension)};
-  const std::vector<uint64_t> occurrences = run_round(f, o.source, &corpus, o.admission);
+  const std::vector<uint64_t> occurrences = run_round(f, o.source, &corpus);
   f.write(o.out);
   const std::optional<AdmissionScore> e = simulated_score(f, occurrences);
   const LengthReductions r = length_reductions(f, corpus);
@@ -332,9 +318,8 @@ void update(const UpdateOptions& o) {
   const std::string dir = o.data_dir.empty() ? f.params.corpus : o.data_dir;
   std::optional<Corpus> corpus;
   if (!o.source.from_store()) corpus.emplace(load_brown(dir));
-  const std::vector<uint64_t> occurrences =
-      run_round(f, o.source, corpus ? &*corpus : nullptr, admission);
   f.params.admission = admission;
+  const std::vector<uint64_t> occurrences = run_round(f, o.source, corpus ? &*corpus : nullptr);
   f.write(o.out);
   const RoundLog& round = f.builder.log().back();
   const std::optional<AdmissionScore> e = simulated_score(f, occurrences);
@@ -371,43 +356,11 @@ struct SearchOptions {
 void search(const SearchOptions& o) {
   set_search_threads(1);
   const VocabFile f = VocabFile::read(o.vocab);
-  const std::vector<std::string> words = text_tokens(o.text);
-  if (words.empty()) throw Error("--text: give at least one word.");
-  std::vector<uint32_t> ids;
-  for (const std::string& w : words) {
-    const uint32_t id = f.vocab.id(w);
-    if (id == f.vocab.unknown()) {
-      throw Error("--text: \"" + w + "\" is not one of the vocabulary's " +
-                  std::to_string(f.vocab.unknown()) + " words; it has no vector.");
-    }
-    ids.push_back(id);
-  }
-  // A known unit is searched with its stored vector; anything else is embedded from its words.
-  std::string how;
-  std::vector<float> query;
-  const std::optional<uint32_t> unit = f.candidates.find(ids);
-  if (unit && f.index.contains(*unit)) {
-    query = f.index.reconstruct(*unit);
-    how = "admitted unit " + std::to_string(*unit);
-  } else {
-    query = f.embedder.embed(ids);
-    bool mapped = false;
-    for (const UnitMap& m : f.embedder.maps()) {
-      mapped = mapped || (m.length == ids.size() && m.weights.size() != 0);
-    }
-    how = ids.size() == 1 ? "word vector"
-                          : (mapped ? "linear map of its words" : "mean of its words");
-    if (unit) how += " (candidate " + std::to_string(*unit) + ", not admitted)";
-  }
-  const std::vector<VocabHit> hits = f.index.search(query, o.top);
+  const UnitSearch found = search_units(f, o.text, o.top);
+  const std::vector<VocabHit>& hits = found.hits;
+  const std::string& how = found.query;
   if (o.json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const VocabHit& h : hits) {
-      rows.push_back({{"id", h.id},
-                      {"text", f.candidates.text(static_cast<uint32_t>(h.id), f.vocab)},
-                      {"score", h.score}});
-    }
-    std::cout << nlohmann::json{{"text", o.text}, {"query", how}, {"hits", rows}}.dump(2) << "\n";
+    std::cout << to_json(found, f).dump(2) << "\n";
     return;
   }
   std::cout << "\"" << o.text << "\" (" << how << "): nearest of " << f.index.size()

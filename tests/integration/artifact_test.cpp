@@ -5,7 +5,7 @@
 // a parameter name in Eigen's headers.
 // clang-format off
 #include "residue/retrieval/task_artifact.h"
-#include "daemon_fixture.h"
+#include "c_client.h"
 // clang-format on
 
 #include <catch2/catch.hpp>
@@ -14,23 +14,36 @@
 #include "residue/client/client.h"
 #include "residue/core/error.h"
 #include "residue/random/seeded_rng.h"
-#include "residue_client.h"
 
 namespace residue::integration {
 namespace {
 
+// Small public pieces: 8 tokens (7 words and <unk>), <s>, dimension 5, 6 cells: k = 48.
+MemoryArtifact small_memory_artifact(uint64_t seed = 5) {
+  SeededRng rng(seed);  // tests only: not private
+  const auto floats = [&](std::size_t n) {
+    std::vector<float> out(n);
+    for (float& x : out) x = static_cast<float>(2 * rng.uniform01() - 1);
+    return out;
+  };
+  Vocabulary vocab({"the", "results", "of", "show", "new", "york", "city"});
+  WordEmbeddings e(vocab.size() + 1, 5, floats((vocab.size() + 1) * 5));
+  return MemoryArtifact(std::move(vocab), KeyEncoder(std::move(e), {.window = 2, .decay = 0.5f}),
+                        Codebook(5, floats(6 * 5)));
+}
+
 TaskSpec memory_task(const std::filesystem::path& artifact) {
   return TaskSpec{.name = "next",
                   .protocol = "grr",
-                  .k = 64,
+                  .k = 48,
                   .extra_toml = "kind = \"memory\"\nartifact = " + toml_string(artifact.string())};
 }
 
 TEST_CASE("a memory task publishes its kind and artifact, and the download hashes to it",
           "[integration]") {
   TempDir dir;
-  std::string bytes(100000, '\0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 % 251);
+  const std::vector<uint8_t> serialized = small_memory_artifact().serialize();
+  const std::string bytes(serialized.begin(), serialized.end());
   write_text(dir / "next.artifact", bytes);
   DaemonSpec spec;
   spec.tokens.push_back(TokenSpec{.name = "device", .token = "device-token", .roles = {}});
@@ -85,20 +98,6 @@ TEST_CASE("a memory task publishes its kind and artifact, and the download hashe
   REQUIRE(daemon.stop() == 0);
 }
 
-// Small public pieces: 8 tokens (7 words and <unk>), <s>, dimension 5, 6 cells: k = 48.
-MemoryArtifact small_memory_artifact() {
-  SeededRng rng(5);  // tests only: not private
-  const auto floats = [&](std::size_t n) {
-    std::vector<float> out(n);
-    for (float& x : out) x = static_cast<float>(2 * rng.uniform01() - 1);
-    return out;
-  };
-  Vocabulary vocab({"the", "results", "of", "show", "new", "york", "city"});
-  WordEmbeddings e(vocab.size() + 1, 5, floats((vocab.size() + 1) * 5));
-  return MemoryArtifact(std::move(vocab), KeyEncoder(std::move(e), {.window = 2, .decay = 0.5f}),
-                        Codebook(5, floats(6 * 5)));
-}
-
 TEST_CASE("a device downloads a memory task's artifact once, checks it, and its reports count",
           "[integration]") {
   TempDir dir;
@@ -106,9 +105,7 @@ TEST_CASE("a device downloads a memory task's artifact once, checks it, and its 
   const std::string bytes(serialized.begin(), serialized.end());
   write_text(dir / "next.artifact", bytes);
   DaemonSpec spec;
-  TaskSpec task = memory_task(dir / "next.artifact");
-  task.k = small_memory_artifact().domain();
-  spec.tasks = {task};
+  spec.tasks = {memory_task(dir / "next.artifact")};
   DaemonProcess daemon(dir, spec);
   daemon.start();
   const ClientOptions options{
@@ -135,24 +132,6 @@ TEST_CASE("a device downloads a memory task's artifact once, checks it, and its 
   write_text(cached, tampered);
   CHECK_THROWS_WITH(Client::open(options),
                     Catch::Contains("task \"next\"") && Catch::Contains("/v1/tasks/next/artifact"));
-}
-
-// A C client of `task` (max_epsilon 30: the tasks below keep their values), or the test stops.
-residue_client_t* open_c_client(const DaemonProcess& daemon, const std::filesystem::path& state,
-                                const char* task) {
-  residue_client_options_t o;
-  residue_client_options_init(&o);
-  const std::string state_dir = state.string(), url = daemon.url();
-  o.url = url.c_str();
-  o.token = kToken;
-  o.task = task;
-  o.state_dir = state_dir.c_str();
-  o.max_epsilon = 30;
-  residue_client_t* c = nullptr;
-  const int created = residue_client_create(&c, &o);
-  INFO(residue_last_error());
-  REQUIRE(created == RESIDUE_OK);
-  return c;
 }
 
 // The daemon's estimated count of each value with one.
@@ -268,7 +247,10 @@ TEST_CASE("residued refuses to start when a task's artifact changed under its da
           "[integration]") {
   TempDir dir;
   const std::filesystem::path file = dir / "next.artifact";
-  write_text(file, "codebook v1");
+  const std::vector<uint8_t> v1 = small_memory_artifact(5).serialize();
+  const std::vector<uint8_t> v2 = small_memory_artifact(6).serialize();
+  const auto text = [](const std::vector<uint8_t>& b) { return std::string(b.begin(), b.end()); };
+  write_text(file, text(v1));
   DaemonProcess daemon(dir, {.tasks = {memory_task(file)}});
   daemon.start();
   {
@@ -279,17 +261,17 @@ TEST_CASE("residued refuses to start when a task's artifact changed under its da
   }
   REQUIRE(daemon.stop() == 0);
 
-  write_text(file, "codebook v2");
+  write_text(file, text(v2));
   REQUIRE_FALSE(daemon.try_start());
   CHECK(daemon.exit_code() == 1);
   const std::string err = daemon.stderr_text();
   INFO(err);
   CHECK_THAT(err, Catch::Contains("artifact of task \"next\" changed") &&
-                      Catch::Contains("artifact:" + sha256_hex("codebook v1")) &&
-                      Catch::Contains("artifact:" + sha256_hex("codebook v2")));
+                      Catch::Contains("artifact:" + sha256_hex(text(v1))) &&
+                      Catch::Contains("artifact:" + sha256_hex(text(v2))));
 
   // Back to the artifact the data was reported under: it starts, and nothing was lost.
-  write_text(file, "codebook v1");
+  write_text(file, text(v1));
   daemon.start();
   require_counted(daemon, "next", 1, 20);
   REQUIRE(daemon.stop() == 0);
@@ -304,6 +286,43 @@ TEST_CASE("residued refuses to start on an unreadable artifact, naming the task 
   CHECK_THAT(daemon.stderr_text(),
              Catch::Contains("task next: artifact \"" + (dir / "missing.artifact").string() +
                              "\": cannot read"));
+}
+
+TEST_CASE("residued refuses to start on an artifact that does not parse or does not fit k",
+          "[integration]") {
+  TempDir dir;
+  const std::filesystem::path file = dir / "next.artifact";
+  const std::vector<uint8_t> serialized = small_memory_artifact().serialize();
+  std::string bytes(serialized.begin(), serialized.end());
+  {
+    // One bit flipped: the checksum no longer matches.
+    std::string corrupt = bytes;
+    corrupt[40] = static_cast<char>(corrupt[40] ^ 1);
+    write_text(file, corrupt);
+    DaemonProcess daemon(dir, {.tasks = {memory_task(file)}});
+    REQUIRE_FALSE(daemon.try_start());
+    CHECK(daemon.exit_code() == 1);
+    CHECK_THAT(daemon.stderr_text(), Catch::Contains("task next: artifact \"" + file.string() +
+                                                     "\" is not a sound memory artifact") &&
+                                         Catch::Contains("at byte"));
+  }
+  {
+    // A vocab artifact where a memory one belongs.
+    VocabArtifact(Vocabulary({"new", "york"}), CandidateUnits({{0, 1}}, {3})).write(file);
+    DaemonProcess daemon(dir, {.tasks = {memory_task(file)}});
+    REQUIRE_FALSE(daemon.try_start());
+    CHECK_THAT(daemon.stderr_text(), Catch::Contains("is not a sound memory artifact"));
+  }
+  {
+    // A sound artifact whose devices report 48 values, on a task of 64.
+    write_text(file, bytes);
+    TaskSpec task = memory_task(file);
+    task.k = 64;
+    DaemonProcess daemon(dir, {.tasks = {task}});
+    REQUIRE_FALSE(daemon.try_start());
+    CHECK_THAT(daemon.stderr_text(),
+               Catch::Contains("k is 64 but the artifact") && Catch::Contains("has 48 values"));
+  }
 }
 
 }  // namespace

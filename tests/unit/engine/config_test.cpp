@@ -7,10 +7,12 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <tuple>
 
 #include "residue/core/error.h"
 #include "residue/core/hex.h"
 #include "residue/protocols/params.h"
+#include "residue/retrieval/task_artifact.h"
 #include "support/temp_dir.h"
 #include "task.h"
 
@@ -47,22 +49,46 @@ TEST_CASE("a task is a frequency task unless its kind says otherwise", "[engine]
   CHECK(task.artifact == nullptr);
 }
 
-TEST_CASE("a memory or vocab task's artifact is resolved beside the file and read whole",
+// Small sound artifacts: a memory task of 2 cells x 3 tokens, a vocab task of 2 units.
+std::vector<uint8_t> memory_artifact_bytes(float scale = 1) {
+  std::vector<float> vectors = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+  for (float& v : vectors) v *= scale;
+  return MemoryArtifact(Vocabulary({"a", "b"}), KeyEncoder(WordEmbeddings(4, 2, vectors), {}),
+                        Codebook(2, {0.f, 0.f, 1.f, 1.f}))
+      .serialize();
+}
+
+std::vector<uint8_t> vocab_artifact_bytes() {
+  return VocabArtifact(Vocabulary({"new", "york"}), CandidateUnits({{0, 1}, {1, 0}}, {3, 2}))
+      .serialize();
+}
+
+void write_bytes(const std::filesystem::path& file, const std::vector<uint8_t>& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST_CASE("a memory or vocab task's artifact is resolved beside the file, read whole and parsed",
           "[engine]") {
   testing::TempDir dir;
-  const std::string bytes("pieces\0of a memory", 18);
-  std::ofstream(dir / "next.artifact", std::ios::binary) << bytes;
-  for (const auto& [name, kind] :
-       {std::pair{"memory", TaskKind::kMemory}, std::pair{"vocab", TaskKind::kVocab}}) {
-    const DaemonConfig c = load_config(write_config(
-        dir, std::string("kind = \"") + name + "\"\nartifact = \"next.artifact\"\nk = 64\n"));
+  for (const auto& [name, kind, bytes, k] :
+       {std::tuple{"memory", TaskKind::kMemory, memory_artifact_bytes(), 6},
+        std::tuple{"vocab", TaskKind::kVocab, vocab_artifact_bytes(), 2}}) {
+    write_bytes(dir / "next.artifact", bytes);
+    const DaemonConfig c = load_config(
+        write_config(dir, std::string("protocol = \"grr\"\nkind = \"") + name +
+                              "\"\nartifact = \"next.artifact\"\nk = " + std::to_string(k) + "\n"));
     REQUIRE(c.tasks.at(0).kind == kind);
     CHECK(c.tasks.at(0).artifact == dir / "next.artifact");
     const Task task = make_task(c.tasks.at(0), std::nullopt);
     REQUIRE(task.artifact != nullptr);
-    CHECK(task.artifact->bytes == bytes);
+    CHECK(task.artifact->bytes == std::string(bytes.begin(), bytes.end()));
+    CHECK((task.artifact->memory != nullptr) == (kind == TaskKind::kMemory));
+    CHECK((task.artifact->vocab != nullptr) == (kind == TaskKind::kVocab));
+    CHECK(task.artifact->domain() == static_cast<uint64_t>(k));
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+    SHA256(bytes.data(), bytes.size(), digest);
     CHECK(task.artifact->sha256 == to_hex(digest));
     CHECK(task.domain_id == "artifact:" + to_hex(digest));
     CHECK(task.hash == task_hash(task.protocol.params(), task.domain_id));
@@ -73,13 +99,56 @@ TEST_CASE("a memory or vocab task's artifact is resolved beside the file and rea
 TEST_CASE("the task hash changes with the artifact's bytes", "[engine]") {
   testing::TempDir dir;
   const std::filesystem::path config =
-      write_config(dir, "kind = \"memory\"\nartifact = \"a.bin\"\nk = 64\n");
-  std::ofstream(dir / "a.bin") << "one";
+      write_config(dir, "protocol = \"grr\"\nkind = \"memory\"\nartifact = \"a.bin\"\nk = 6\n");
+  write_bytes(dir / "a.bin", memory_artifact_bytes(1));
   const Task one = make_task(load_config(config).tasks.at(0), std::nullopt);
-  std::ofstream(dir / "a.bin", std::ios::trunc) << "two";
+  write_bytes(dir / "a.bin", memory_artifact_bytes(2));
   const Task two = make_task(load_config(config).tasks.at(0), std::nullopt);
   CHECK(one.protocol.params() == two.protocol.params());
   CHECK(one.hash != two.hash);
+}
+
+TEST_CASE("a memory or vocab task is built when it names a corpus, and the build keys are checked",
+          "[engine]") {
+  testing::TempDir dir;
+  const DaemonConfig none =
+      load_config(write_config(dir, "kind = \"memory\"\nartifact = \"a.bin\"\nk = 6\n"));
+  CHECK_FALSE(none.tasks.at(0).build);
+  const DaemonConfig memory = load_config(write_config(
+      dir,
+      "kind = \"memory\"\nartifact = \"a.bin\"\nk = 6\ncorpus = \"brown\"\nbuild_every = "
+      "600\nbuild_threads = 2\n"));
+  REQUIRE(memory.tasks.at(0).build);
+  CHECK(memory.tasks.at(0).build->corpus == dir / "brown");
+  CHECK(memory.tasks.at(0).build->every_seconds == 600);
+  CHECK(memory.tasks.at(0).build->threads == 2);
+  CHECK(memory.tasks.at(0).build->corpus_domain == "learned");
+  const DaemonConfig vocab = load_config(write_config(
+      dir,
+      "kind = \"vocab\"\nartifact = \"a.bin\"\nk = 6\ncorpus = \"/data/brown\"\nmax_units = "
+      "50\nz = 3\ndimension = 32\n"));
+  REQUIRE(vocab.tasks.at(0).build);
+  CHECK(vocab.tasks.at(0).build->max_units == 50);
+  CHECK(vocab.tasks.at(0).build->z == 3);
+  CHECK(vocab.tasks.at(0).build->dimension == 32);
+  CHECK(vocab.tasks.at(0).build->every_seconds == 3600);
+
+  CHECK_THAT(load_error(dir, "k = 64\ncorpus = \"brown\"\n"),
+             Catch::Contains("tasks[0] (next): corpus is for memory and vocab tasks"));
+  CHECK_THAT(load_error(dir, "kind = \"memory\"\nartifact = \"a.bin\"\nk = 6\nbuild_every = 60\n"),
+             Catch::Contains("tasks[0] (next): build_every needs corpus"));
+  CHECK_THAT(load_error(dir,
+                        "kind = \"memory\"\nartifact = \"a.bin\"\nk = 6\ncorpus = \"b\"\n"
+                        "max_units = 5\n"),
+             Catch::Contains("tasks[0] (next): max_units is for vocab tasks"));
+  CHECK_THAT(load_error(dir,
+                        "kind = \"vocab\"\nartifact = \"a.bin\"\nk = 6\ncorpus = \"b\"\n"
+                        "build_threads = 0\n"),
+             Catch::Contains("tasks[0] (next): build_threads must be at least 1, but is 0"));
+  CHECK_THAT(load_error(dir,
+                        "kind = \"vocab\"\nartifact = \"a.bin\"\nk = 6\ncorpus = \"b\"\n"
+                        "z = -1\n"),
+             Catch::Contains("tasks[0] (next): z must not be negative"));
 }
 
 TEST_CASE("task kinds and their files are validated, naming the task and the field", "[engine]") {

@@ -1,0 +1,240 @@
+// Builds of memory and vocab tasks (issue 14): devices report through the C ABI and HTTP,
+// residued builds the memory or the vocabulary from its store and serves it, and what it serves
+// equals what the offline tool (`residue memory build --data DIR --task NAME`, `residue vocab
+// build --data ...`) makes of the same store: the same numbers. The public corpus is
+// tests/data/brown_tiny (12 sentences), so a build takes well under a second.
+// Eigen (through task_artifact.h) must come before httplib.h (see artifact_test.cpp).
+// clang-format off
+#include "residue/retrieval/task_artifact.h"
+#include "c_client.h"
+// clang-format on
+
+#include <catch2/catch.hpp>
+#include <sstream>
+
+namespace residue::integration {
+namespace {
+
+const std::string kTiny = RESIDUE_TEST_DATA_DIR "/brown_tiny";
+constexpr const char* kAdminToken = "operator-token";
+constexpr const char* kReadToken = "analyst-token";
+
+DaemonSpec build_spec(TaskSpec task) {
+  DaemonSpec spec;
+  spec.tokens = {TokenSpec{},
+                 TokenSpec{.name = "operator", .token = kAdminToken, .roles = {"admin"}},
+                 TokenSpec{.name = "analyst", .token = kReadToken, .roles = {"read"}}};
+  spec.tasks = {std::move(task)};
+  return spec;
+}
+
+// `residue ARGS...`, which must succeed; its stdout.
+std::string tool(std::vector<std::string> args, const TempDir& dir) {
+  args.insert(args.begin(), RESIDUE_CLI_PATH);
+  const CommandResult r = run_command(args, dir.path(), 120s);
+  INFO(args[1] << " " << args[2] << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+// The sentences of the tiny corpus, as words (its third column, split at spaces).
+std::vector<std::vector<std::string>> tiny_sentences() {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream lines(read_text(kTiny + "/sentences.tsv"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+    out.emplace_back();
+    for (std::string w; words >> w;) out.back().push_back(w);
+  }
+  return out;
+}
+
+JsonReply post_build(const DaemonProcess& daemon, const std::string& token,
+                     const std::string& task) {
+  auto http = daemon.client(token);
+  const httplib::Result r = http->Post("/v1/tasks/" + task + "/build");
+  REQUIRE(r);
+  JsonReply reply{.status = r->status};
+  if (!r->body.empty()) reply.body = nlohmann::json::parse(r->body);
+  return reply;
+}
+
+// The task's build status once `builds` builds succeeded or `failures` failed (at most 60 s).
+nlohmann::json wait_for_build(const DaemonProcess& daemon, const std::string& task, uint64_t builds,
+                              uint64_t failures) {
+  auto http = daemon.client(kReadToken);
+  const Clock::time_point deadline = Clock::now() + 60s;
+  while (true) {
+    const JsonReply r = get_json(*http, "/v1/tasks/" + task + "/build");
+    REQUIRE(r.status == 200);
+    if (r.body.at("state") == "idle" &&
+        (r.body.at("builds") >= builds && r.body.at("failures") >= failures)) {
+      return r.body;
+    }
+    REQUIRE(Clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+std::string url_encoded(const std::string& text) {
+  return httplib::detail::encode_query_param(text);
+}
+
+TEST_CASE(
+    "devices report a memory task through the C ABI, and residued builds it and serves the "
+    "offline tool's next-token distribution",
+    "[integration]") {
+  TempDir dir;
+  const std::string artifact = (dir / "next.artifact").string();
+  const std::vector<std::string> sizes = {"--data-dir", kTiny, "--vocab",     "20",
+                                          "--cells",    "2",   "--dimension", "4"};
+  std::vector<std::string> prepare = {"memory", "prepare", "--out", artifact};
+  prepare.insert(prepare.end(), sizes.begin(), sizes.end());
+  tool(prepare, dir);
+  const uint32_t k = MemoryArtifact::read(artifact).domain();
+  REQUIRE(k == 2 * 21);
+  DaemonProcess daemon(
+      dir,
+      build_spec(TaskSpec{.name = "next",
+                          .protocol = "mss",
+                          .k = k,
+                          .epsilon = 4,
+                          .extra_toml = "kind = \"memory\"\nartifact = " + toml_string(artifact) +
+                                        "\ncorpus = " + toml_string(kTiny) + "\nbuild_every = 0"}));
+  daemon.start();
+  auto analyst = daemon.client(kReadToken);
+
+  // Nothing to serve before a build; a build before any report fails and says why.
+  CHECK(get_json(*analyst, "/v1/tasks/next/memory/next?context=the").status == 503);
+  CHECK(post_build(daemon, kReadToken, "next").status == 403);
+  CHECK(post_build(daemon, "", "next").status == 401);
+  REQUIRE(post_build(daemon, kAdminToken, "next").status == 202);
+  const nlohmann::json failed = wait_for_build(daemon, "next", 0, 1);
+  CHECK_THAT(failed.at("last_error").at("message").get<std::string>(),
+             Catch::Contains("no reports yet"));
+  const JsonReply none = get_json(*analyst, "/v1/tasks/next/memory/next?context=the");
+  CHECK(none.status == 503);
+  CHECK_THAT(none.body.at("error").get<std::string>(), Catch::Contains("no reports yet"));
+
+  // Every position of the tiny corpus, 30 times, from one device on the C ABI.
+  residue_client_t* c = open_c_client(daemon, dir / "device", "next");
+  uint64_t recorded = 0;
+  for (int round = 0; round < 30; ++round) {
+    for (const std::vector<std::string>& sentence : tiny_sentences()) {
+      std::vector<const char*> before;
+      for (const std::string& word : sentence) {
+        REQUIRE(residue_client_record_context(c, before.data(), before.size(), word.c_str()) ==
+                RESIDUE_OK);
+        before.push_back(word.c_str());
+        ++recorded;
+      }
+    }
+  }
+  // An empty word in the context is refused and records nothing.
+  const char* bad[] = {"the", ""};
+  CHECK(residue_client_record_context(c, bad, 2, "city") == RESIDUE_E_INVALID);
+  uint64_t uploaded = 0;
+  REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
+  CHECK(uploaded == recorded);
+  residue_client_destroy(c);
+
+  REQUIRE(post_build(daemon, kAdminToken, "next").status == 202);
+  const nlohmann::json built = wait_for_build(daemon, "next", 1, 1);
+  CHECK(built.at("last_good").at("reports") == recorded);
+  const JsonReply served =
+      get_json(*analyst, "/v1/tasks/next/memory/next?top=8&context=" + url_encoded("the city"));
+  REQUIRE(served.status == 200);
+  CHECK(served.body.at("build").at("reports") == recorded);
+  CHECK(get_json(*analyst, "/v1/tasks/next/memory/next?top=100000").status == 400);
+  // One failed build and one good one, in /metrics.
+  const httplib::Result metrics = analyst->Get("/metrics");
+  REQUIRE(metrics);
+  CHECK_THAT(metrics->body,
+             Catch::Contains("residue_builds_total{result=\"ok\",task=\"next\"} 1") &&
+                 Catch::Contains("residue_builds_total{result=\"failed\",task=\"next\"} 1") &&
+                 Catch::Contains("residue_build_running{task=\"next\"} 0"));
+
+  // The offline tool on the same store, with the same public sizes.
+  std::vector<std::string> build = {"memory", "build", "--data", daemon.data_dir().string(),
+                                    "--task", "next",  "--out",  (dir / "next.memory").string()};
+  build.insert(build.end(), sizes.begin(), sizes.end());
+  tool(build, dir);
+  const nlohmann::json offline =
+      nlohmann::json::parse(tool({"memory", "query", "--memory", (dir / "next.memory").string(),
+                                  "--context", "the city", "--top", "8", "--json"},
+                                 dir));
+  nlohmann::json answer = served.body;
+  answer.erase("build");
+  CHECK(answer == offline);
+  CHECK(answer.at("top").size() == 8);
+  REQUIRE(daemon.stop() == 0);
+}
+
+TEST_CASE(
+    "devices report a vocab task through the C ABI, and residued builds it and serves the "
+    "offline tool's search",
+    "[integration]") {
+  TempDir dir;
+  const std::string artifact = (dir / "units.artifact").string();
+  tool({"vocab", "prepare", "--data-dir", kTiny, "--vocab-words", "20", "--candidates", "50",
+        "--out", artifact},
+       dir);
+  const auto k = static_cast<uint32_t>(VocabArtifact::read(artifact).candidates().size());
+  DaemonProcess daemon(
+      dir,
+      build_spec(TaskSpec{.name = "units",
+                          .protocol = "mss",
+                          .k = k,
+                          .epsilon = 8,
+                          .extra_toml = "kind = \"vocab\"\nartifact = " + toml_string(artifact) +
+                                        "\ncorpus = " + toml_string(kTiny) +
+                                        "\nbuild_every = 0\ndimension = 4\npublic_units = "
+                                        "10\nmax_units = 10"}));
+  daemon.start();
+  residue_client_t* c = open_c_client(daemon, dir / "device", "units");
+  uint64_t recorded = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const std::vector<std::string>& sentence : tiny_sentences()) {
+      std::string text;
+      for (const std::string& word : sentence) text += word + " ";
+      const int status = residue_client_record_text(c, text.c_str());
+      REQUIRE((status == RESIDUE_OK || status == RESIDUE_E_UNKNOWN_VALUE));
+      recorded += status == RESIDUE_OK;
+    }
+  }
+  REQUIRE(residue_client_flush(c, nullptr, nullptr) == RESIDUE_OK);
+  residue_client_destroy(c);
+  REQUIRE(recorded > 0);
+
+  REQUIRE(post_build(daemon, kAdminToken, "units").status == 202);
+  wait_for_build(daemon, "units", 1, 0);
+  auto analyst = daemon.client(kReadToken);
+  const JsonReply served =
+      get_json(*analyst, "/v1/tasks/units/vocab/search?top=5&text=" + url_encoded("the city"));
+  REQUIRE(served.status == 200);
+  const JsonReply unknown =
+      get_json(*analyst, "/v1/tasks/units/vocab/search?text=" + url_encoded("zyzzyva"));
+  CHECK(unknown.status == 400);
+  CHECK_THAT(unknown.body.at("error").get<std::string>(), Catch::Contains("\"zyzzyva\""));
+  CHECK(get_json(*analyst, "/v1/tasks/units/memory/next").status == 404);
+
+  tool({"vocab",         "build", "--data",         daemon.data_dir().string(),
+        "--task",        "units", "--data-dir",     kTiny,
+        "--vocab-words", "20",    "--candidates",   "50",
+        "--dimension",   "4",     "--public-units", "10",
+        "--max-units",   "10",    "--out",          (dir / "units.rv").string()},
+       dir);
+  const nlohmann::json offline =
+      nlohmann::json::parse(tool({"vocab", "search", "--vocab", (dir / "units.rv").string(),
+                                  "--text", "the city", "--top", "5", "--json"},
+                                 dir));
+  nlohmann::json answer = served.body;
+  answer.erase("build");
+  CHECK(answer == offline);
+  CHECK_FALSE(answer.at("hits").empty());
+  REQUIRE(daemon.stop() == 0);
+}
+
+}  // namespace
+}  // namespace residue::integration
