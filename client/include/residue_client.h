@@ -116,12 +116,17 @@ RESIDUE_API int residue_client_record_index(residue_client_t* client, uint32_t i
     RESIDUE_NONNULL(1);
 
 /* Memory tasks: records that `next_word` followed the `n_words` words of `words_before` (the
- * sentence so far, most recent last; n_words = 0 at a sentence's start). The context's key and
- * cell are computed on the device; only the randomized report leaves it. words_before may be
- * NULL when n_words is 0. */
+ * sentence so far, most recent last; n_words >= 1: a sentence's first word is
+ * residue_client_record_sentence_start). The context's key and cell are computed on the device;
+ * only the randomized report leaves it. */
 RESIDUE_API int residue_client_record_context(residue_client_t* client,
                                               const char* const* words_before, size_t n_words,
                                               const char* next_word) RESIDUE_NONNULL(1, 4);
+
+/* Memory tasks: records that a sentence started with `first_word` (its context is the sentence
+ * start). */
+RESIDUE_API int residue_client_record_sentence_start(residue_client_t* client,
+                                                     const char* first_word) RESIDUE_NONNULL(1, 2);
 
 /* Vocabulary tasks: records one candidate-unit occurrence of `text`, drawn on the device;
  * RESIDUE_E_UNKNOWN_VALUE (nothing recorded) when the text holds none. */

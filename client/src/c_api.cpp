@@ -173,7 +173,7 @@ int residue_client_record_index(residue_client_t* client, uint32_t index) {
 int residue_client_record_context(residue_client_t* client, const char* const* words_before,
                                   size_t n_words, const char* next_word) {
   return guarded(RESIDUE_E_INVALID, [&]() -> int {
-    if (n_words > 0 && words_before == nullptr) {
+    if (words_before == nullptr) {
       last_error = "record_context: words_before is NULL but n_words is " + std::to_string(n_words);
       return RESIDUE_E_INVALID;
     }
@@ -187,6 +187,12 @@ int residue_client_record_context(residue_client_t* client, const char* const* w
       words.emplace_back(words_before[i]);
     }
     return from_status(client, client->impl->record_context(words, next_word));
+  });
+}
+
+int residue_client_record_sentence_start(residue_client_t* client, const char* first_word) {
+  return guarded(RESIDUE_E_INVALID, [&] {
+    return from_status(client, client->impl->record_sentence_start(first_word));
   });
 }
 

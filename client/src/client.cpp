@@ -295,14 +295,17 @@ class ClientImpl final : public Client {
 
   Status record_context(std::span<const std::string> words_before,
                         std::string_view next_word) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!task_->memory) return not_of_kind("memory", "record_context");
-    if (next_word.empty()) return fail(Status::kInvalid, "record_context: next_word is empty");
-    for (const std::string& w : words_before) {
-      if (w.empty())
-        return fail(Status::kInvalid, "record_context: a word of the context is empty");
+    if (words_before.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      return fail(Status::kInvalid,
+                  "record_context: the context is empty (a sentence's first word is "
+                  "record_sentence_start)");
     }
-    return record_locked(memory_value(*task_->memory, words_before, next_word));
+    return record_memory("record_context", words_before, next_word);
+  }
+
+  Status record_sentence_start(std::string_view first_word) override {
+    return record_memory("record_sentence_start", {}, first_word);
   }
 
   Status record_text(std::string_view text) override {
@@ -443,6 +446,19 @@ class ClientImpl final : public Client {
   Status fail(Status s, std::string message) {
     last_error_ = std::move(message);
     return s;
+  }
+
+  // A memory task's value of (context, word), recorded; `call` names the caller in errors.
+  Status record_memory(const char* call, std::span<const std::string> words_before,
+                       std::string_view next_word) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!task_->memory) return not_of_kind("memory", call);
+    if (next_word.empty()) return fail(Status::kInvalid, std::string(call) + ": the word is empty");
+    for (const std::string& w : words_before) {
+      if (w.empty())
+        return fail(Status::kInvalid, std::string(call) + ": a word of the context is empty");
+    }
+    return record_locked(memory_value(*task_->memory, words_before, next_word));
   }
 
   // REQUIRES: mu_ held.

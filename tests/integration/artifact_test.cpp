@@ -8,11 +8,14 @@
 #include "c_client.h"
 // clang-format on
 
+#include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "residue/client/client.h"
 #include "residue/core/error.h"
+#include "residue/core/sha256.h"
 #include "residue/random/seeded_rng.h"
 
 namespace residue::integration {
@@ -94,6 +97,28 @@ TEST_CASE("a memory task publishes its kind and artifact, and the download hashe
   const TaskClient client(*device, "next");
   SeededRng rng(14);  // tests only: not private
   REQUIRE(post_batch(*device, "next", client.batch(30, rng))->status == 200);
+  require_counted(daemon, "next", 1, 30);
+
+  // A report for a cell that does not exist (value 48: cell 6 of a 6-cell codebook) is refused
+  // with its offset, and its whole batch counts nothing. The codec will not write one, so a
+  // written batch is changed (docs/wire_format.md): report 1 is payload bits 6-11 (6 bits a
+  // report, from byte 48), set to 48, and the checksum after the payload made anew.
+  std::vector<Report> reports(3);
+  for (Report& r : reports) r.items = {5};
+  std::vector<uint8_t> forged = encode_batch(ReportCodec(client.protocol().shape()),
+                                             random_batch_id(rng), client.hash(), reports);
+  for (int bit = 0; bit < 6; ++bit) {
+    const int at = 48 * 8 + 6 + bit;
+    uint8_t& byte = forged[static_cast<std::size_t>(at / 8)];
+    byte = static_cast<uint8_t>((byte & ~(1u << (at % 8))) | ((48u >> bit & 1u) << (at % 8)));
+  }
+  const Sha256Digest digest = sha256(std::span<const uint8_t>(forged.data(), 51));
+  std::copy(digest.begin(), digest.begin() + 16, forged.begin() + 51);
+  const httplib::Result refused = post_batch(*device, "next", forged);
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+  INFO(refused->body);
+  CHECK_THAT(refused->body, Catch::Contains("report 1 of 3: position 48 is outside [0, 48)"));
   require_counted(daemon, "next", 1, 30);
   REQUIRE(daemon.stop() == 0);
 }
@@ -178,11 +203,14 @@ TEST_CASE(
                                 .max_epsilon = 30};
     std::unique_ptr<Client> client = Client::open(options);
     for (int i = 0; i < 7; ++i) REQUIRE(client->record_context(show_of, "show") == Status::kOk);
-    REQUIRE(client->record_context({}, "the") == Status::kOk);  // a sentence's first word
+    REQUIRE(client->record_sentence_start("the") == Status::kOk);
     expected[memory_value(artifact, show_of, "show")] += 7;
     expected[memory_value(artifact, {}, "the")] += 1;
     // Bad input records nothing.
     CHECK(client->record_context(show_of, "") == Status::kInvalid);
+    CHECK(client->record_context({}, "the") == Status::kInvalid);
+    CHECK_THAT(client->last_error(), Catch::Contains("the context is empty"));
+    CHECK(client->record_sentence_start("") == Status::kInvalid);
     CHECK(client->record_context(std::vector<std::string>{"the", ""}, "show") == Status::kInvalid);
     CHECK(client->record_text("new york") == Status::kInvalid);
     CHECK_THAT(client->last_error(), Catch::Contains("not a vocab task"));
@@ -195,6 +223,8 @@ TEST_CASE(
     for (int i = 0; i < 5; ++i) REQUIRE(residue_client_record_context(c, words, 1, "york") == 0);
     expected[memory_value(artifact, york, "york")] += 5;
     CHECK(residue_client_record_context(c, nullptr, 1, "york") == RESIDUE_E_INVALID);
+    CHECK(residue_client_record_context(c, words, 0, "york") == RESIDUE_E_INVALID);
+    CHECK(residue_client_record_sentence_start(c, "") == RESIDUE_E_INVALID);
     CHECK(residue_client_record_context(c, words, 1, "") == RESIDUE_E_INVALID);
     uint64_t uploaded = 0;
     REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);

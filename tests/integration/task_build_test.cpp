@@ -122,18 +122,20 @@ TEST_CASE(
   uint64_t recorded = 0;
   for (int round = 0; round < 30; ++round) {
     for (const std::vector<std::string>& sentence : tiny_sentences()) {
-      std::vector<const char*> before;
-      for (const std::string& word : sentence) {
-        REQUIRE(residue_client_record_context(c, before.data(), before.size(), word.c_str()) ==
-                RESIDUE_OK);
-        before.push_back(word.c_str());
-        ++recorded;
+      REQUIRE(residue_client_record_sentence_start(c, sentence[0].c_str()) == RESIDUE_OK);
+      std::vector<const char*> before = {sentence[0].c_str()};
+      for (std::size_t i = 1; i < sentence.size(); ++i) {
+        REQUIRE(residue_client_record_context(c, before.data(), before.size(),
+                                              sentence[i].c_str()) == RESIDUE_OK);
+        before.push_back(sentence[i].c_str());
       }
+      recorded += sentence.size();
     }
   }
-  // An empty word in the context is refused and records nothing.
+  // An empty context, or an empty word in it, is refused and records nothing.
   const char* bad[] = {"the", ""};
   CHECK(residue_client_record_context(c, bad, 2, "city") == RESIDUE_E_INVALID);
+  CHECK(residue_client_record_context(c, bad, 0, "city") == RESIDUE_E_INVALID);
   uint64_t uploaded = 0;
   REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
   CHECK(uploaded == recorded);

@@ -114,11 +114,15 @@ class Client {
   /// Records the value with this index in [0, k) (kInvalid beyond).
   virtual Status record_index(uint32_t index) = 0;
   /// Memory tasks: records that `next_word` followed `words_before` (the sentence so far, most
-  /// recent last; empty at a sentence's start). The key of the context and its codebook cell
-  /// are computed here, from the task's artifact; only the randomized (cell, word) report
-  /// leaves the device. kInvalid for another kind of task, an empty next_word or an empty word.
+  /// recent last). The key of the context and its codebook cell are computed here, from the
+  /// task's artifact; only the randomized (cell, word) report leaves the device. kInvalid for
+  /// another kind of task, an empty context (a sentence's first word is
+  /// record_sentence_start()), an empty next_word or an empty word.
   virtual Status record_context(std::span<const std::string> words_before,
                                 std::string_view next_word) = 0;
+  /// Memory tasks: records that a sentence started with `first_word` (its context is the
+  /// sentence start, <s>). kInvalid as record_context.
+  virtual Status record_sentence_start(std::string_view first_word) = 0;
   /// Vocabulary tasks: records one occurrence of a candidate unit of the task's artifact in
   /// `text`, drawn uniformly with the CSPRNG; kUnknownValue (nothing recorded) when the text
   /// holds none, kInvalid for another kind of task.
