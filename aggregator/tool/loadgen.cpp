@@ -90,7 +90,12 @@ void run(const LoadgenOptions& o) {
   const Protocol protocol = make_protocol(params_from_json(info["params"]));
   std::optional<Domain> domain;
   if (info["domain"]["kind"] == "dictionary") domain = Domain::dictionary(info["domain"]["values"]);
-  const ParamsHash hash = task_hash(protocol.params(), domain ? domain->id() : "");
+  // A memory or vocab task's hash covers its published artifact (the daemon's task JSON).
+  const std::string domain_id = domain ? domain->id()
+                                : info.contains("artifact")
+                                    ? "artifact:" + info["artifact"]["sha256"].get<std::string>()
+                                    : "";
+  const ParamsHash hash = task_hash(protocol.params(), domain_id);
   if (to_hex(hash) != info["params_hash"].get<std::string>()) {
     throw Error("the daemon's parameter hash for \"" + o.task +
                 "\" is not what this client computes: "

@@ -294,6 +294,14 @@ void apply(const Path& path, std::size_t offset, uint64_t sequence,
   }
 }
 
+// Makes room for `extra` more elements before the log is written, so the push after the write
+// cannot throw. Grows geometrically: reserving exactly size + 1 reallocated on every push and
+// made recording n reports cost O(n^2) copies.
+template <typename T>
+void reserve_for(std::vector<T>& v, std::size_t extra) {
+  if (v.capacity() - v.size() < extra) v.reserve(std::max(v.size() + extra, 2 * v.capacity()));
+}
+
 }  // namespace
 
 ReportQueue::ReportQueue(std::filesystem::path path, const QueueKey& key)
@@ -370,7 +378,7 @@ void ReportQueue::push(std::span<const uint8_t> report) {
   std::vector<uint8_t> record;
   seal(path_, key_, records_, kReport, report, record);
   std::vector<uint8_t> copy(report.begin(), report.end());
-  waiting_.reserve(waiting_.size() + 1);
+  reserve_for(waiting_, 1);
   append(fd_, path_, record);
   // Nothing below allocates, so memory cannot disagree with the file.
   ++records_;
@@ -399,7 +407,7 @@ void ReportQueue::form_batches(uint32_t max_reports, Rng& rng) {
     put_le(n, 4, payload.data() + sizeof(BatchId));
     seal(path_, key_, records_ + i, kBatch, payload, records);
   }
-  outbox_.reserve(outbox_.size() + count);
+  reserve_for(outbox_, count);
   append(fd_, path_, records);
   // Nothing below allocates, so memory cannot disagree with the file.
   records_ += count;

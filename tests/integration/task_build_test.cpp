@@ -170,6 +170,13 @@ TEST_CASE(
   answer.erase("build");
   CHECK(answer == offline);
   CHECK(answer.at("top").size() == 8);
+
+  // `residue loadgen` drives a memory task too: its hash covers the published artifact.
+  const nlohmann::json load = nlohmann::json::parse(
+      tool({"loadgen", "--url", daemon.url(), "--token", kToken, "--task", "next", "--reports",
+            "1000", "--batch", "100", "--json"},
+           dir));
+  CHECK(load.at("accepted_reports") == 1000);
   REQUIRE(daemon.stop() == 0);
 }
 
