@@ -3,16 +3,25 @@
 // decode time up to k = 10^6. Every figure is printed beside its SS baseline from the same
 // process, so shared-machine noise affects both. Results and the command: docs/results.md.
 //
-//   residue_bench [accuracy] [encode] [decode] [solver] [tolerance] [--smoke]   (none: all)
+// The pgr-reference section times the PGR reference implementation (github
+// minilek/private_frequency_oracles, its timing mode, built outside the repository) beside MSS
+// tally + decode in the same run; without --pgr-binary it times the project's own PGR.
+//
+//   residue_bench [accuracy] [encode] [decode] [solver] [tolerance] [pgr-reference]
+//                 [--pgr-binary=PATH] [--smoke]   (no section: all)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <string>
 
 #include "data.h"
 #include "output.h"
+#include "residue/core/error.h"
 #include "residue/core/stopwatch.h"
 #include "residue/protocols/mss.h"
 #include "residue/protocols/registry.h"
@@ -264,6 +273,75 @@ void tolerance(bool smoke) {
   std::cout << "\n";
 }
 
+// Runs the reference's timing mode (its estimate_all_freqs on n reports, integer ms) once.
+double reference_pgr_ms(const std::string& binary, uint32_t k, uint64_t n, double eps) {
+  char dir[] = "/tmp/residue-pgr-XXXXXX";
+  if (mkdtemp(dir) == nullptr) throw Error("pgr-reference: cannot create a temporary directory.");
+  const std::string command = "'" + binary + "' -n " + std::to_string(n) + " -e " +
+                              format_number(eps, 2) + " --rtime --umin " + std::to_string(k) +
+                              " --umax " + std::to_string(k) + " --nu 1 --pg -o " + dir +
+                              " > /dev/null";
+  const int status = std::system(command.c_str());
+  // Its output file is named after the input file, "-" (stdin): one line "PG,<k>,<ms>".
+  std::ifstream in(std::string(dir) + "/-.time");
+  std::string line;
+  std::getline(in, line);
+  std::filesystem::remove_all(dir);
+  const std::size_t comma = line.rfind(',');
+  if (status != 0 || comma == std::string::npos) {
+    throw Error("pgr-reference: \"" + command + "\" failed or printed no timing line.");
+  }
+  return std::stod(line.substr(comma + 1));
+}
+
+// The best of `runs` timings: the least disturbed by the other jobs on the machine.
+template <typename F>
+double best_of(int runs, F&& time_once) {
+  double best = time_once();
+  for (int r = 1; r < runs; ++r) best = std::min(best, time_once());
+  return best;
+}
+
+// MSS tally + decode against PGR's (the reference's or the project's) at the MSS paper's
+// k = 22000, n = 10,000, on the same machine in the same run.
+void pgr_reference(bool smoke) {
+  const std::string binary = bench_option("pgr-binary");
+  const uint32_t k = smoke ? 2000 : 22000;
+  const uint64_t n = smoke ? 2000 : 10000;
+  const int runs = smoke ? 1 : 3;
+  std::cout << "## MSS tally + decode against "
+            << (binary.empty() ? "the project's PGR" : "the PGR reference (" + binary + ")")
+            << " (k = " << k << ", n = " << n << ", Zipf(1.1), best of " << runs << ")\n\n";
+  Table t({"eps", "pgr ms", "mss tally ms", "mss decode ms", "mss ms", "pgr/mss"});
+  const Distribution data = load_distribution("zipf:1.1", k);
+  for (double eps : {1.0, 2.0, 3.0, 4.0, 4.5, 5.0}) {
+    const Pair p = build(k, eps);
+    double pgr_ms = 0;
+    if (binary.empty()) {
+      const Protocol pgr =
+          make_protocol(complete_params({.protocol = "pgr", .k = k, .epsilon = eps}));
+      pgr_ms = best_of(runs, [&] {
+        const Timing timing = time_pipeline(pgr, data, n);
+        return (timing.tally_s + timing.decode_s) * 1e3;
+      });
+    } else {
+      pgr_ms = best_of(runs, [&] { return reference_pgr_ms(binary, k, n, eps); });
+    }
+    Timing best;
+    double mss_ms = best_of(runs, [&] {
+      const Timing timing = time_pipeline(p.mss, data, n);
+      const double ms = (timing.tally_s + timing.decode_s) * 1e3;
+      if (best.tally_s == 0 || ms < (best.tally_s + best.decode_s) * 1e3) best = timing;
+      return ms;
+    });
+    t.add({format_number(eps, 2), format_number(pgr_ms), format_number(best.tally_s * 1e3),
+           format_number(best.decode_s * 1e3), format_number(mss_ms),
+           format_number(pgr_ms / mss_ms, 3)});
+  }
+  t.print(std::cout);
+  std::cout << "\n";
+}
+
 }  // namespace
 }  // namespace residue
 
@@ -273,5 +351,6 @@ int main(int argc, char** argv) {
                                 {"encode", residue::encode},
                                 {"decode", residue::decode},
                                 {"solver", residue::solver},
-                                {"tolerance", residue::tolerance}});
+                                {"tolerance", residue::tolerance},
+                                {"pgr-reference", residue::pgr_reference}});
 }
