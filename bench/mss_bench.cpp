@@ -312,7 +312,7 @@ void pgr_reference(bool smoke) {
   std::cout << "## MSS tally + decode against "
             << (binary.empty() ? "the project's PGR" : "the PGR reference (" + binary + ")")
             << " (k = " << k << ", n = " << n << ", Zipf(1.1), best of " << runs << ")\n\n";
-  Table t({"eps", "pgr ms", "mss tally ms", "mss decode ms", "mss ms", "pgr/mss"});
+  Table t({"eps", "l", "CG iters", "pgr ms", "mss tally ms", "mss decode ms", "mss ms", "pgr/mss"});
   const Distribution data = load_distribution("zipf:1.1", k);
   for (double eps : {1.0, 2.0, 3.0, 4.0, 4.5, 5.0}) {
     const Pair p = build(k, eps);
@@ -334,9 +334,10 @@ void pgr_reference(bool smoke) {
       if (best.tally_s == 0 || ms < (best.tally_s + best.decode_s) * 1e3) best = timing;
       return ms;
     });
-    t.add({format_number(eps, 2), format_number(pgr_ms), format_number(best.tally_s * 1e3),
-           format_number(best.decode_s * 1e3), format_number(mss_ms),
-           format_number(pgr_ms / mss_ms, 3)});
+    t.add({format_number(eps, 2), std::to_string(p.mss.params().moduli.size()),
+           std::to_string(best.iterations), format_number(pgr_ms),
+           format_number(best.tally_s * 1e3), format_number(best.decode_s * 1e3),
+           format_number(mss_ms), format_number(pgr_ms / mss_ms, 3)});
   }
   t.print(std::cout);
   std::cout << "\n";
