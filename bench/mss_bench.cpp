@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -294,11 +295,19 @@ double reference_pgr_ms(const std::string& binary, uint32_t k, uint64_t n, doubl
   return std::stod(line.substr(comma + 1));
 }
 
-// The best of `runs` timings: the least disturbed by the other jobs on the machine.
-template <typename F>
-double best_of(int runs, F&& time_once) {
-  double best = time_once();
-  for (int r = 1; r < runs; ++r) best = std::min(best, time_once());
+// Tally + decode seconds of a pipeline run.
+double tally_decode_s(const Timing& t) {
+  return t.tally_s + t.decode_s;
+}
+
+// The fastest (tally + decode) of `runs` pipeline runs: the least disturbed by the other jobs
+// on the machine.
+Timing best_pipeline(const Protocol& p, const Distribution& data, uint64_t n, int runs) {
+  Timing best = time_pipeline(p, data, n);
+  for (int r = 1; r < runs; ++r) {
+    const Timing t = time_pipeline(p, data, n);
+    if (tally_decode_s(t) < tally_decode_s(best)) best = t;
+  }
   return best;
 }
 
@@ -316,24 +325,16 @@ void pgr_reference(bool smoke) {
   const Distribution data = load_distribution("zipf:1.1", k);
   for (double eps : {1.0, 2.0, 3.0, 4.0, 4.5, 5.0}) {
     const Pair p = build(k, eps);
-    double pgr_ms = 0;
+    double pgr_ms = std::numeric_limits<double>::infinity();
     if (binary.empty()) {
       const Protocol pgr =
           make_protocol(complete_params({.protocol = "pgr", .k = k, .epsilon = eps}));
-      pgr_ms = best_of(runs, [&] {
-        const Timing timing = time_pipeline(pgr, data, n);
-        return (timing.tally_s + timing.decode_s) * 1e3;
-      });
+      pgr_ms = tally_decode_s(best_pipeline(pgr, data, n, runs)) * 1e3;
     } else {
-      pgr_ms = best_of(runs, [&] { return reference_pgr_ms(binary, k, n, eps); });
+      for (int r = 0; r < runs; ++r) pgr_ms = std::min(pgr_ms, reference_pgr_ms(binary, k, n, eps));
     }
-    Timing best;
-    double mss_ms = best_of(runs, [&] {
-      const Timing timing = time_pipeline(p.mss, data, n);
-      const double ms = (timing.tally_s + timing.decode_s) * 1e3;
-      if (best.tally_s == 0 || ms < (best.tally_s + best.decode_s) * 1e3) best = timing;
-      return ms;
-    });
+    const Timing best = best_pipeline(p.mss, data, n, runs);
+    const double mss_ms = tally_decode_s(best) * 1e3;
     t.add({format_number(eps, 2), std::to_string(p.mss.params().moduli.size()),
            std::to_string(best.iterations), format_number(pgr_ms),
            format_number(best.tally_s * 1e3), format_number(best.decode_s * 1e3),
