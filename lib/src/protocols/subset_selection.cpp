@@ -115,9 +115,16 @@ void draw_distinct_others(uint32_t k, uint32_t value, uint32_t count, bool inclu
     std::sort(items.begin(), items.end());
     return;
   }
+  // Branch-free Floyd: a taken t (unpredictable, a quarter of the draws at omega = m / (e + 1))
+  // sets j's bit instead, through a shifted 0 or 1 rather than a jump. The same draws as the
+  // sparse paths, so the same subsets.
+  uint64_t* map = bits.data();
   for (uint32_t j = others - count; j < others; ++j) {
     const auto t = static_cast<uint32_t>(rng.uniform(uint64_t{j} + 1));
-    if (test_and_set(t + (t >= value))) test_and_set(j + (j >= value));
+    const uint32_t pick = t + (t >= value), fresh = j + (j >= value);
+    const uint64_t taken = (map[pick >> 6] >> (pick & 63)) & 1;
+    map[pick >> 6] |= uint64_t{1} << (pick & 63);
+    map[fresh >> 6] |= taken << (fresh & 63);
   }
   if (include_value) test_and_set(value);
   items.clear();

@@ -6,6 +6,12 @@
 #include "residue/core/error.h"
 
 namespace residue {
+namespace {
+
+// How far ahead of the counting the items are fetched: about 1 KB, several cache misses.
+constexpr std::size_t kPrefetchItems = 256;
+
+}  // namespace
 
 Tally::Tally(std::string protocol_id, const ReportShape& shape)
     : protocol_id_(std::move(protocol_id)) {
@@ -63,9 +69,13 @@ void Tally::add(std::span<const Report> reports) {
     const Report& r = reports[order[done]];
     uint64_t* counts = counts_.data() + offset_[r.block];
     const uint32_t universe = universe_[r.block];
+    // The reports are visited in block order, not memory order, so the hardware prefetcher
+    // restarts at every page of a long report: fetch ahead by hand (hints; never faults).
+    const uint32_t* items = r.items.data();
     std::size_t counted = 0;
-    for (; counted < r.items.size() && r.items[counted] < universe; ++counted) {
-      ++counts[r.items[counted]];
+    for (; counted < r.items.size() && items[counted] < universe; ++counted) {
+      __builtin_prefetch(items + counted + kPrefetchItems);
+      ++counts[items[counted]];
     }
     if (counted == r.items.size()) {
       ++reports_[r.block];
