@@ -6,12 +6,8 @@
 #   client_only_test.sh SOURCE_DIR RESIDUED
 set -euo pipefail
 source=$1 residued=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-examples=$source/examples
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "$0")/lib.sh"
-prefix=$work/prefix
 
 cmake -S "$source" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DRESIDUE_BUILD_AGGREGATOR=OFF -DRESIDUE_BUILD_RETRIEVAL=OFF -DRESIDUE_BUILD_EXAMPLES=OFF \

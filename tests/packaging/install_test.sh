@@ -2,15 +2,11 @@
 # packaging_install (issue 16): `cmake --install` of the whole build into a temporary prefix,
 # then a consumer project built with find_package(residue 0.1 CONFIG COMPONENTS retrieval)
 # and the C example built with pkg-config, run against the installed residued.
-#   install_test.sh BUILD_DIR SOURCE_DIR
+#   install_test.sh BUILD_DIR
 set -euo pipefail
-build=$1 source=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-examples=$source/examples
+build=$1
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "$0")/lib.sh"
-prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" > "$work/install.log" || fail "cmake --install"
 for f in bin/residued bin/residue bin/residue-reduce include/residue_client.h \

@@ -1,8 +1,15 @@
 # shellcheck shell=bash
-# What both packaging tests do with an installed prefix. Source it after setting work and
-# examples (the repository's examples/), then:
+# What both packaging tests do with an installed prefix. Sourcing it sets work (a temporary
+# directory, removed on exit), prefix (where to install, inside work) and examples (the
+# repository's examples/); then:
 #   build_consumer PREFIX DIR [CMAKE_ARGS...]   the CMake consumer (consumer/) in DIR
 #   build_c_example PREFIX OUT                  examples/client_example.c through pkg-config
+#   run_client_examples RESIDUED C_EXAMPLE CPP_EXAMPLE
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+examples=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../../examples")
+
 fail() { echo "FAILED: $*"; exit 1; }
 
 build_consumer() {
