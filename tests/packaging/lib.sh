@@ -35,6 +35,8 @@ build_c_example() {
 # run_client_examples RESIDUED C_EXAMPLE CPP_EXAMPLE: both against a real daemon, as
 # tests/integration/client_examples_test.sh checks the in-tree ones.
 run_client_examples() {
-  bash "$(dirname "${BASH_SOURCE[0]}")/../integration/client_examples_test.sh" "$@" ||
-    fail "the client examples against $1"
+  bash -x "$(dirname "${BASH_SOURCE[0]}")/../integration/client_examples_test.sh" "$@" \
+    2> "$work/client_examples.trace" ||
+    fail "the client examples against $1; the end of their trace:
+$(tail -n 25 "$work/client_examples.trace")"
 }
