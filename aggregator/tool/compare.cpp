@@ -34,21 +34,10 @@ const std::vector<std::string> kColumns = {
     "encode_ns", "tally_ms",    "decode_ms", "attack_rate", "attack_rate_theory"};
 
 nlohmann::json row_of(const ProtocolResult& r, double epsilon) {
-  return {{"protocol", r.protocol.params().protocol},
-          {"epsilon", epsilon},
-          {"mse", r.mse},
-          {"mse_theory", r.mse_theory},
-          {"mse_ci95", 1.96 * r.mse_stderr},
-          {"mse_clip", r.mse_clip},
-          {"mse_normsub", r.mse_normsub},
-          {"bits_mean", r.bits_mean},
-          {"bits_max", r.bits_max},
-          {"entropy_bits", r.entropy_bits},
-          {"encode_ns", r.encode_ns},
-          {"tally_ms", r.tally_ms},
-          {"decode_ms", r.decode_ms},
-          {"attack_rate", r.attack_rate},
-          {"attack_rate_theory", r.attack_rate_theory}};
+  nlohmann::json row = result_json(r);
+  row["epsilon"] = epsilon;
+  row["mse_ci95"] = 1.96 * r.mse_stderr;
+  return row;
 }
 
 void write_file(const std::filesystem::path& path, const std::string& text) {

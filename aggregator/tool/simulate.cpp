@@ -68,28 +68,11 @@ nlohmann::json to_json(const SimulateOptions& o, const Distribution& data,
   if (!data.note().empty()) out["data_note"] = data.note();
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProtocolResult& r = results[i];
-    nlohmann::json row = {{"protocol", r.protocol.params().protocol},
-                          {"id", r.protocol.id()},
-                          {"mse", r.mse},
-                          {"mse_stderr", r.mse_stderr},
-                          {"mse_theory", r.mse_theory},
-                          {"bits_mean", r.bits_mean},
-                          {"bits_max", r.bits_max},
-                          {"entropy_bits", r.entropy_bits},
-                          {"encode_ns", r.encode_ns},
-                          {"wire_ns", r.wire_ns},
-                          {"tally_ms", r.tally_ms},
-                          {"decode_ms", r.decode_ms},
-                          {"mse_clip", r.mse_clip},
-                          {"mse_normsub", r.mse_normsub},
-                          {"attack_rate", r.attack_rate},
-                          {"attack_rate_theory", r.attack_rate_theory},
-                          {"subset_sizes", r.protocol.params().subset_sizes}};
+    nlohmann::json row = result_json(r);
     if (const auto& choice = built[i].moduli_choice) {
       row["moduli"] = r.protocol.params().moduli;
       row["predicted_inflation"] = choice->chosen.inflation;
       row["inflation_exact"] = choice->chosen.inflation_exact;
-      row["solver_iterations"] = r.solver_iterations;
     }
     out["results"].push_back(std::move(row));
   }

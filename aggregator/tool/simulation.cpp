@@ -157,4 +157,25 @@ std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const
   return results;
 }
 
+nlohmann::json result_json(const ProtocolResult& r) {
+  return {{"protocol", r.protocol.params().protocol},
+          {"id", r.protocol.id()},
+          {"mse", r.mse},
+          {"mse_stderr", r.mse_stderr},
+          {"mse_theory", r.mse_theory},
+          {"bits_mean", r.bits_mean},
+          {"bits_max", r.bits_max},
+          {"entropy_bits", r.entropy_bits},
+          {"encode_ns", r.encode_ns},
+          {"wire_ns", r.wire_ns},
+          {"tally_ms", r.tally_ms},
+          {"decode_ms", r.decode_ms},
+          {"mse_clip", r.mse_clip},
+          {"mse_normsub", r.mse_normsub},
+          {"attack_rate", r.attack_rate},
+          {"attack_rate_theory", r.attack_rate_theory},
+          {"solver_iterations", r.solver_iterations},
+          {"subset_sizes", r.protocol.params().subset_sizes}};
+}
+
 }  // namespace residue

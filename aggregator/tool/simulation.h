@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ using ProgressCallback = std::function<void(std::size_t done, std::size_t total)
 /// clock read per report, and a batch tally keeps each block in cache, while memory stays
 /// bounded (about 64 MiB of positions).
 std::size_t reports_per_chunk(const ReportShape& shape, uint64_t n);
+
+/// The measurements of `r` as JSON, keyed by the field names above (and "protocol", "id"):
+/// what `residue simulate` and `residue compare` print and the Python module returns.
+nlohmann::json result_json(const ProtocolResult& r);
 
 /// Runs the trials. Throws Error if a protocol's k differs from the config's.
 std::vector<ProtocolResult> run_simulation(const SimulationConfig& config, const Distribution& data,

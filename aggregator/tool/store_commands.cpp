@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "estimates.h"
 #include "output.h"
-#include "postgres_store.h"
 #include "residue/core/error.h"
 #include "tally_inputs.h"
 #include "verify.h"
@@ -26,14 +25,14 @@ struct StoreOption {
                                     "Or: the libpq connection string of a PostgreSQL store");
     d->excludes(p);
   }
-  std::string name() const { return data.empty() ? describe_conninfo(postgres) : data; }
-  std::unique_ptr<Store> open() const {
+  /// What open_input_store and read_task_tally take.
+  std::string input() const {
     if (data.empty() == postgres.empty()) throw Error("give --data DIR or --postgres CONNINFO.");
-    if (data.empty()) return open_input_store("postgres:" + postgres);
+    if (data.empty()) return "postgres:" + postgres;
     if (!std::filesystem::is_directory(data)) {
       throw Error("--data: \"" + data + "\" is not a directory (the daemon's data_dir).");
     }
-    return open_input_store(data);
+    return data;
   }
 };
 
@@ -45,21 +44,10 @@ struct DecodeOptions {
 };
 
 void decode(const DecodeOptions& o) {
-  const std::unique_ptr<Store> store = o.store.open();
-  std::optional<TaskRecord> record;
-  std::string known;
-  for (TaskRecord& r : store->tasks()) {
-    known += (known.empty() ? "" : ", ") + r.name;
-    if (r.name == o.task) record = std::move(r);
-  }
-  if (!record)
-    throw Error("--task: no task \"" + o.task + "\" in " + o.store.name() + " (it has: " + known +
-                ").");
   std::optional<Domain> dictionary;
   if (!o.dictionary.empty()) dictionary = load_dictionary(o.dictionary);
-  const Task task = task_from_record(*record, std::move(dictionary));
-  const TaskEstimates e = estimate_task(task, store->tally(task.name), *record, o.top,
-                                        parse_postprocess(o.postprocess));
+  const TaskEstimates e = estimate_input(o.store.input(), o.task, std::move(dictionary), o.top,
+                                         parse_postprocess(o.postprocess));
   if (o.json) {
     std::cout << to_json(e).dump(2) << "\n";
     return;
@@ -79,7 +67,7 @@ void decode(const DecodeOptions& o) {
 }
 
 int verify(const StoreOption& data, bool json) {
-  const std::unique_ptr<Store> store = data.open();
+  const std::unique_ptr<Store> store = open_input_store(data.input());
   const std::vector<TaskVerification> results = verify_store(*store);
   bool clean = true;
   nlohmann::json out = nlohmann::json::array();

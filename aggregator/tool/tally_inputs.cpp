@@ -13,6 +13,7 @@
 #include "residue/wire/batch.h"
 #include "residue/wire/tally_codec.h"
 #include "sqlite_store.h"
+#include "verify.h"
 
 namespace residue {
 namespace {
@@ -131,8 +132,19 @@ TaskTally read_task_tally(const std::string& input, const std::string& task) {
     if (r.name == task) return TaskTally{.record = std::move(r), .tally = store->tally(task)};
     known += (known.empty() ? "" : ", ") + r.name;
   }
-  throw Error(input + ": no task \"" + task + "\" (it has: " + (known.empty() ? "none" : known) +
+  // A connection string may hold a password: name the store without it.
+  const std::optional<std::string> conninfo = postgres_conninfo(input);
+  const std::string where = conninfo ? "postgres (" + describe_conninfo(*conninfo) + ")" : input;
+  throw Error(where + ": no task \"" + task + "\" (it has: " + (known.empty() ? "none" : known) +
               ").");
+}
+
+TaskEstimates estimate_input(const std::string& input, const std::string& task,
+                             std::optional<Domain> dictionary, std::size_t top,
+                             Postprocess postprocess) {
+  const TaskTally t = read_task_tally(input, task);
+  const Task decoded = task_from_record(t.record, std::move(dictionary));
+  return estimate_task(decoded, t.tally, t.record, top, postprocess);
 }
 
 void write_tally_file(const std::filesystem::path& path, const TaskTally& t) {

@@ -9,8 +9,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "estimates.h"
+#include "residue/core/domain.h"
 #include "residue/protocols/tally.h"
 #include "store.h"
 
@@ -30,6 +33,13 @@ std::unique_ptr<Store> open_input_store(const std::string& input);
 /// The tally of `task` in `input`: a store as above, or a file written by write_tally_file.
 /// Throws Error naming the input (and the tasks it has, when `task` is not one of them).
 TaskTally read_task_tally(const std::string& input, const std::string& task);
+
+/// The estimates of `task` in `input` (read as read_task_tally reads it), through the daemon's
+/// decode (estimates.h): what `residue decode` prints and the Python module's read_store
+/// returns. `dictionary`, when given, must be the task's (task_from_record). Throws Error.
+TaskEstimates estimate_input(const std::string& input, const std::string& task,
+                             std::optional<Domain> dictionary, std::size_t top,
+                             Postprocess postprocess);
 
 /// Writes `t` as JSON: {"format": "residue.tally.2", "task", "params" (ProtocolParams JSON),
 /// "domain" (Domain::id(), "" for bare indices), "params_hash" (hex, task_hash), "batches",

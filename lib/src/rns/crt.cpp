@@ -1,4 +1,4 @@
-#include "residue/rns/crt.h"
+#include "crt.h"
 
 #include <numeric>
 #include <string>

@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "crt.h"
 #include "residue/core/error.h"
-#include "residue/rns/crt.h"
 #include "residue/rns/moduli.h"
 
 namespace residue {

@@ -1,6 +1,6 @@
 // Residues and CRT reconstruction: the header example, round trips far above 2^64, the
 // helpers, and the errors for mismatched sizes, residues out of range and shared factors.
-#include "residue/rns/crt.h"
+#include "rns/crt.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

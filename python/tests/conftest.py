@@ -1,0 +1,71 @@
+"""Fixtures of the Python tests: the programs of this build and a store the real daemon wrote.
+
+CTest (python/CMakeLists.txt) sets PYTHONPATH, RESIDUED, RESIDUE_CLI and RESIDUE_TEST_DATA_DIR;
+run by hand, they default to build/ and tests/data/ of this checkout.
+"""
+import hashlib
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "build" / "python"))
+RESIDUED = os.environ.get("RESIDUED", str(ROOT / "build" / "residued"))
+RESIDUE_CLI = os.environ.get("RESIDUE_CLI", str(ROOT / "build" / "residue"))
+TEST_DATA = pathlib.Path(os.environ.get("RESIDUE_TEST_DATA_DIR", ROOT / "tests" / "data"))
+TOKEN = "python-test-token-0123456789abcdef"
+
+
+def run_cli(*args):
+    """Runs the residue tool; returns its stdout."""
+    done = subprocess.run([RESIDUE_CLI, *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory):
+    """A SQLite data directory holding task "words" (MSS, k = 256): residued on a free loopback
+    port (as scripts/lib/daemon.sh starts it) takes 20000 reports from `residue loadgen`, then
+    stops on SIGTERM after committing them."""
+    work = tmp_path_factory.mktemp("store")
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    (work / "residued.toml").write_text(
+        'listen = "127.0.0.1:0"\ndata_dir = "data"\n'
+        '[[tasks]]\nname = "words"\nprotocol = "mss"\nepsilon = 2.0\nk = 256\n'
+        f'[[tokens]]\nname = "pytest"\ntoken_sha256 = "{digest}"\nroles = ["report", "read"]\n')
+    out = open(work / "residued.out", "w+")
+    daemon = subprocess.Popen([RESIDUED, "--config", work / "residued.toml"], stdout=out,
+                              stderr=subprocess.STDOUT)
+    try:
+        url = None
+        for _ in range(600):  # a minute at most
+            match = re.search(r"http://[0-9.]+:[0-9]+", (work / "residued.out").read_text())
+            if match or daemon.poll() is not None:
+                url = match and match.group(0)
+                break
+            time.sleep(0.1)
+        assert url, (work / "residued.out").read_text()
+        run_cli("loadgen", "--url", url, "--token", TOKEN, "--task", "words", "--reports",
+                20000, "--batch", 1000, "--data", "zipf:1.1")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+    return work / "data"
+
+
+@pytest.fixture(scope="session")
+def memory_file(tmp_path_factory):
+    """A memory over tests/data/brown_tiny (28 words, 2 cells), built by `residue memory build`."""
+    path = tmp_path_factory.mktemp("memory") / "tiny.rm"
+    run_cli("memory", "build", "--eps", 8, "--n", 2000, "--vocab", 28, "--cells", 2,
+            "--dimension", 4, "--cells-candidates", 20, "--data-dir", TEST_DATA / "brown_tiny",
+            "--out", path)
+    return path
