@@ -11,21 +11,17 @@
 #      k = 50,000 candidates) and GET /estimates?top=10, QUERIES sequential requests each (curl).
 # Plus a small run of the C ABI SDK on the memory task (record_context over Brown, then flush).
 #
-# loadgen cannot drive a memory or vocab task yet: it hashes the parameters with an empty domain
-# id, while the daemon's hash of those tasks includes the artifact ("parameter hash ... is not
-# what this client computes"). So loadgen talks to a small proxy (python3, below) that serves it
-# the frequency twin's parameters (same protocol, k, epsilon, moduli) and re-stamps each batch
-# with the memory / vocab task's hash (and its checksum). Both ingest figures go through the
-# same proxy; the direct frequency figure shows its cost. Reports are loadgen's zipf:1.1 values
-# over [0, k): for the memory task they are (cell, token) indices, fine for timing, not for
-# accuracy. Run from the repository root after a Release build (needs data/brown, python3, cc):
+# Reports are loadgen's zipf:1.1 values over [0, k) (loadgen encodes them against the task's
+# published parameters and artifact hash, as the SDK does): for the memory task they are
+# (cell, token) indices, fine for timing, not for accuracy. Run from the repository root after a
+# Release build (needs data/brown, python3, cc):
 #   bench/retrieval_serving_bench.sh [LARGE, default 10000000] [QUERIES, default 1000] [EPS, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 large=${1:-10000000}
 queries=${2:-1000}
 eps=${3:-8}
-small=${SMALL:-500000}  # reports per ingest run (the smoke test sets fewer)
+small=${SMALL:-500000}  # reports per ingest run (fewer for a quick check)
 brown=data/brown
 source scripts/lib/daemon.sh
 daemon_workdir
@@ -46,15 +42,13 @@ token=bench-$(daemon_new_token)
 admin=admin-$(daemon_new_token)
 {
   daemon_task freq mss "$eps" "k = $k_mem"
-  daemon_task freq_voc mss "$eps" "k = $k_voc"  # the vocab task's twin, for the proxy only
   daemon_task mem mss "$eps" "k = $k_mem"
   printf 'kind = "memory"\nartifact = "%s"\ncorpus = "%s"\nbuild_every = 0\n' \
     "$work/memory.artifact" "$PWD/$brown"
   daemon_task units mss "$eps" "k = $k_voc"
   printf 'kind = "vocab"\nartifact = "%s"\ncorpus = "%s"\nbuild_every = 0\n' \
     "$work/vocab.artifact" "$PWD/$brown"
-  printf '[[tokens]]\nname = "operator"\ntoken_sha256 = "%s"\nroles = ["admin"]\n' \
-    "$(printf %s "$admin" | sha256sum | cut -d' ' -f1)"
+  daemon_token_table operator "$admin" admin
 } | daemon_config "$work/residued.toml" "$token"
 t=$(now)
 daemon_start build/residued "$work/residued.toml"
@@ -62,64 +56,10 @@ url=$daemon_url
 log "residued at $url (start-up, MSS moduli of 4 tasks: $(elapsed "$t") s)"
 auth=(-H "Authorization: Bearer $token")
 
-# The re-stamping proxy: task NAME is served as its twin to loadgen, and its batches get NAME's
-# parameter hash and a new checksum (the first 16 bytes of SHA-256 over the rest).
-cat >"$work/proxy.py" <<'PY'
-import hashlib, http.client, json, sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
-up = urlsplit(sys.argv[1]); twins = dict(a.split("=") for a in sys.argv[2:])
-local = threading.local()
-def upstream(method, path, body, headers):
-    for attempt in (0, 1):
-        if not hasattr(local, "c"): local.c = http.client.HTTPConnection(up.hostname, up.port)
-        try:
-            local.c.request(method, path, body, headers); r = local.c.getresponse()
-            return r.status, r.read(), r.getheader("Content-Type", "application/json")
-        except (http.client.HTTPException, OSError):
-            local.c.close(); del local.c
-            if attempt: raise
-hashes = {}
-def task_hash(name, auth):
-    if name not in hashes:
-        _, body, _ = upstream("GET", "/v1/tasks/" + name, None, {"Authorization": auth})
-        hashes[name] = bytes.fromhex(json.loads(body)["params_hash"])
-    return hashes[name]
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def relay(self, method):
-        parts = self.path.split("/"); auth = self.headers.get("Authorization", "")
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0))) if method == "POST" else None
-        path = self.path
-        if len(parts) > 3 and parts[3] in twins:
-            task = parts[3]
-            if method == "GET" and len(parts) == 4:
-                path = "/v1/tasks/" + twins[task]  # loadgen encodes with the twin's parameters
-            elif method == "POST" and body and len(body) >= 64:
-                b = bytearray(body); b[24:40] = task_hash(task, auth)
-                b[-16:] = hashlib.sha256(bytes(b[:-16])).digest()[:16]; body = bytes(b)
-        headers = {"Authorization": auth}
-        if body is not None: headers["Content-Type"] = self.headers.get("Content-Type", "application/octet-stream")
-        status, out, ctype = upstream(method, path, body, headers)
-        self.send_response(status); self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
-    def do_GET(self): self.relay("GET")
-    def do_POST(self): self.relay("POST")
-s = ThreadingHTTPServer(("127.0.0.1", 0), H)
-print("http://127.0.0.1:%d" % s.server_address[1], flush=True)
-s.serve_forever()
-PY
-python3 "$work/proxy.py" "$url" mem=freq units=freq_voc freq=freq >"$work/proxy.out" 2>"$work/proxy.err" &
-proxy_pid=$!
-trap 'kill $proxy_pid 2>/dev/null || true; daemon_cleanup "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/proxy.out" ] && break; sleep 0.1; done
-proxy=$(head -n 1 "$work/proxy.out")
-
-# loadgen URL TASK REPORTS SEED: prints reports_per_second, encode_seconds, upload_seconds.
+# loadgen TASK REPORTS SEED: prints reports_per_second, encode_seconds, upload_seconds.
 loadgen() {
-  build/residue loadgen --url "$1" --token "$token" --task "$2" --reports "$3" --batch 1000 \
-    --concurrency 2 --data zipf:1.1 --seed "$4" --json >"$work/loadgen.json"
+  build/residue loadgen --url "$url" --token "$token" --task "$1" --reports "$2" --batch 1000 \
+    --concurrency 2 --data zipf:1.1 --seed "$3" --json >"$work/loadgen.json"
   json '"%.0f %.1f %.1f" % (d["reports_per_second"], d["encode_seconds"], d["upload_seconds"])' \
     <"$work/loadgen.json"
 }
@@ -153,16 +93,16 @@ first_estimates() {
 
 # 1. Ingest: two runs of SMALL (5x10^5) reports into each task, so each holds 10^6.
 log "ingest: $small reports each"
-read -r freq_direct_rps freq_direct_enc _ < <(loadgen "$url" freq "$small" 1)
-read -r freq_proxy_rps _ < <(loadgen "$proxy" freq "$small" 2)
-read -r mem_rps mem_enc _ < <(loadgen "$proxy" mem "$small" 3)
-read -r mem_rps2 _ < <(loadgen "$proxy" mem "$small" 4)
-log "freq direct $freq_direct_rps/s, freq via proxy $freq_proxy_rps/s, mem via proxy $mem_rps, $mem_rps2/s"
+read -r freq_rps freq_enc _ < <(loadgen freq "$small" 1)
+read -r mem_rps mem_enc _ < <(loadgen mem "$small" 3)
+read -r freq_rps2 _ < <(loadgen freq "$small" 2)
+read -r mem_rps2 _ < <(loadgen mem "$small" 4)
+log "freq $freq_rps, $freq_rps2/s; mem $mem_rps, $mem_rps2/s"
 # Each task now holds 2 SMALL = 10^6 reports.
 at_small=$((2 * small))
 
 # 2. Builds and decodes at 10^6 and at LARGE stored reports.
-read -r cold_s cold_wall cold_n < <(build mem)
+read -r cold_s cold_wall _ < <(build mem)
 public_s=$(grep -o 'build: decode ([0-9.]*' "${work}/residued.err" | head -n 1 | grep -o '[0-9.]*$')
 read -r warm_s warm_wall warm_n < <(build mem)
 read -r est_first est_second < <(first_estimates)
@@ -171,17 +111,17 @@ large_rows=""
 if [ "$large" -gt "$at_small" ]; then
   more=$((large - at_small))
   t=$(now)
-  read -r freq_more_rps _ < <(loadgen "$url" freq "$more" 5)
-  read -r mem_more_rps _ < <(loadgen "$proxy" mem "$more" 6)
-  log "filled to $large in $(elapsed "$t") s (freq direct $freq_more_rps/s, mem via proxy $mem_more_rps/s)"
+  read -r freq_more_rps _ < <(loadgen freq "$more" 5)
+  read -r mem_more_rps _ < <(loadgen mem "$more" 6)
+  log "filled to $large in $(elapsed "$t") s (freq $freq_more_rps/s, mem $mem_more_rps/s)"
   read -r big_s big_wall big_n < <(build mem)
   read -r big_est_first big_est_second < <(first_estimates)
   large_rows="| build from the store at $big_n reports | ${big_s} s (wall ${big_wall} s) | first GET /estimates (decode): ${big_est_first} s (cached: ${big_est_second} s) |"
 fi
 
 # 3. Query latency: vocab gets 10^6 reports and a build; then QUERIES sequential GETs each.
-read -r voc_rps _ < <(loadgen "$proxy" units "$small" 7)
-read -r voc_s voc_wall voc_n < <(build units)
+read -r voc_rps _ < <(loadgen units "$small" 7)
+read -r voc_s _ voc_n < <(build units)
 log "vocab: ingest $voc_rps/s, build $voc_s s from $voc_n reports"
 # Ten queries from the corpus: the first three words of sentences made of plain words, those
 # among the first 100 such that hold a candidate unit (vocab/search answers 200, not 400).
@@ -259,7 +199,7 @@ loadgen --concurrency 2 --data zipf:1.1; load average at start: $load_start; at 
 
 | measure | memory / vocab task | frequency task (k = $k_mem) |
 |---|---|---|
-| ingest, reports/s (k = $k_mem, through the re-stamping proxy) | $mem_rps and $mem_rps2 (encode $mem_enc s per $small) | $freq_proxy_rps (direct, no proxy: $freq_direct_rps; encode $freq_direct_enc s per $small) |
+| ingest, reports/s (k = $k_mem, two runs each, interleaved) | $mem_rps and $mem_rps2 (encode $mem_enc s per $small) | $freq_rps and $freq_rps2 (encode $freq_enc s per $small) |
 | build from the store at $warm_n reports | cold (first build, with the public pieces): ${cold_s} s (wall ${cold_wall} s); warm: ${warm_s} s (wall ${warm_wall} s) | first GET /estimates (decode): ${est_first} s (cached: ${est_second} s) |
 ${large_rows}
 | query p50 / p99, ms ($queries sequential curl) | memory/next?top=10: $mem_p50 / $mem_p99 ($mem_bad not 200); vocab/search?top=10 (k = $k_voc, $voc_n reports, build ${voc_s} s): $voc_p50 / $voc_p99 ($voc_bad not 200) | estimates?top=10: $est_p50 / $est_p99 ($est_bad not 200) |

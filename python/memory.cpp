@@ -7,7 +7,7 @@
 
 #include "bindings.h"
 #include "experiments/brown.h"
-#include "experiments/memory_evaluation.h"
+#include "residue/memory/memory_evaluation.h"
 #include "residue/memory/memory_setup.h"
 #include "residue/search/threads.h"
 

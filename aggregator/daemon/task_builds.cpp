@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "residue/core/error.h"
+#include "residue/memory/memory_evaluation.h"
 #include "residue/search/threads.h"
 
 namespace residue {
@@ -73,6 +74,10 @@ nlohmann::json TaskBuilds::status(const std::string& task) const {
                         {"reports", s.last_good->reports},
                         {"finished_at", s.last_good->finished_at},
                         {"seconds", s.last_good->seconds}};
+    if (const auto& t = s.last_good->test) {
+      out["last_good"]["test_perplexity"] = {
+          {"arm", t->arm}, {"base", t->base}, {"memory", t->memory}, {"positions", t->positions}};
+    }
   }
   if (s.last_error)
     out["last_error"] = {{"message", s.last_error->first}, {"at", s.last_error->second}};
@@ -192,6 +197,13 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
         s.memory_public = pub;
       }
       Memory memory = build_memory(task, *pub, tally, progress);
+      progress("scoring on the test split", 0, 1);
+      const MemoryEvaluation e = evaluate_memory(memory, pub->corpus, pub->model.lm);
+      const std::string& arm = memory.info().default_arm;
+      stamp.test = MemoryTestScore{.arm = arm,
+                                   .base = e.arm("base").test.perplexity,
+                                   .memory = e.arm(arm).test.perplexity,
+                                   .positions = e.test_positions};
       stamp.finished_at = unix_now();
       stamp.seconds = seconds();
       auto built = std::make_shared<const BuiltMemory>(BuiltMemory{pub, std::move(memory), stamp});
@@ -224,6 +236,10 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
     metrics_.count_build(name, "ok", stamp.seconds);
     std::fprintf(stderr, "residued: task %s: built from %llu reports in %.2f s\n", name.c_str(),
                  static_cast<unsigned long long>(stamp.reports), stamp.seconds);
+    if (stamp.test) {
+      std::fprintf(stderr, "residued: task %s: test perplexity: base %.1f, memory (%s) %.1f\n",
+                   name.c_str(), stamp.test->base, stamp.test->arm.c_str(), stamp.test->memory);
+    }
   } catch (const std::exception& e) {
     {
       std::lock_guard lock(mu_);

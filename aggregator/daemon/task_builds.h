@@ -31,11 +31,20 @@
 
 namespace residue {
 
+/// A memory build's test perplexity (the corpus's test split): the base LM alone and the
+/// served (default) arm, so an operator sees whether the reports help.
+struct MemoryTestScore {
+  std::string arm;
+  double base = 0, memory = 0;
+  uint64_t positions = 0;
+};
+
 /// What a successful build was made from.
 struct BuildStamp {
   uint64_t batches = 0, reports = 0;  ///< the tally version it read
   int64_t finished_at = 0;            ///< seconds since the epoch
   double seconds = 0;
+  std::optional<MemoryTestScore> test;  ///< memory builds
 };
 
 struct BuiltMemory {
@@ -66,7 +75,7 @@ class TaskBuilds {
   /// REQUIRES: builds(task).
   void request(const std::string& task);
   /// {"state": idle | queued | running, "step", "done", "total", "builds", "failures",
-  ///  "last_good": {batches, reports, finished_at, seconds} | null,
+  ///  "last_good": {batches, reports, finished_at, seconds[, test_perplexity]} | null,
   ///  "last_error": {"message", "at"} | null}. REQUIRES: builds(task).
   nlohmann::json status(const std::string& task) const;
   /// The last good build; null before the first one.

@@ -25,6 +25,16 @@ daemon_task() {
   printf '[[tasks]]\nname = "%s"\nprotocol = "%s"\nepsilon = %s\n%s\n' "$1" "$2" "$3" "$4"
 }
 
+# daemon_token_table NAME TOKEN ROLE...: a [[tokens]] table (for stdin of daemon_config, e.g.
+# an operator's admin token beside the report and read one).
+daemon_token_table() {
+  local name=$1 token=$2 roles
+  shift 2
+  roles=$(printf '"%s", ' "$@")
+  printf '[[tokens]]\nname = "%s"\ntoken_sha256 = "%s"\nroles = [%s]\n' "$name" \
+    "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" "${roles%, }"
+}
+
 daemon_new_token() {  # 24 random bytes in hex
   head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
 }
@@ -37,12 +47,7 @@ daemon_config() {
     echo 'listen = "127.0.0.1:0"'
     echo "data_dir = \"${3:-data}\""
     cat
-    cat <<TOML
-[[tokens]]
-name = "$(basename "$0")"
-token_sha256 = "$(printf %s "$2" | sha256sum | cut -d' ' -f1)"
-roles = ["report", "read"]
-TOML
+    daemon_token_table "$(basename "$0")" "$2" report read
   } >"$1"
 }
 

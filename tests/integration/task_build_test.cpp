@@ -170,12 +170,27 @@ TEST_CASE(
   answer.erase("build");
   CHECK(answer == offline);
   CHECK(answer.at("top").size() == 8);
+  // The build's test perplexity is `residue memory eval`'s for the base LM and the served arm.
+  const nlohmann::json eval = nlohmann::json::parse(
+      tool({"memory", "eval", "--memory", (dir / "next.memory").string(), "--json"}, dir));
+  const nlohmann::json& scored = built.at("last_good").at("test_perplexity");
+  const auto eval_arm = [&](const std::string& name) {
+    for (const nlohmann::json& a : eval.at("arms")) {
+      if (a.at("name") == name) return a.at("test_perplexity").get<double>();
+    }
+    FAIL("memory eval has no arm " << name);
+    return 0.0;
+  };
+  CHECK(scored.at("arm") == "ldp_project");
+  CHECK(scored.at("base").get<double>() == eval_arm("base"));
+  CHECK(scored.at("memory").get<double>() == eval_arm("ldp_project"));
+  CHECK(scored.at("positions") == eval.at("test_positions"));
 
   // `residue loadgen` drives a memory task too: its hash covers the published artifact.
-  const nlohmann::json load = nlohmann::json::parse(
-      tool({"loadgen", "--url", daemon.url(), "--token", kToken, "--task", "next", "--reports",
-            "1000", "--batch", "100", "--json"},
-           dir));
+  const nlohmann::json load =
+      nlohmann::json::parse(tool({"loadgen", "--url", daemon.url(), "--token", kToken, "--task",
+                                  "next", "--reports", "1000", "--batch", "100", "--json"},
+                                 dir));
   CHECK(load.at("accepted_reports") == 1000);
   REQUIRE(daemon.stop() == 0);
 }

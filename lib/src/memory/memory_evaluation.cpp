@@ -1,4 +1,4 @@
-#include "experiments/memory_evaluation.h"
+#include "residue/memory/memory_evaluation.h"
 
 #include <algorithm>
 #include <chrono>

@@ -4,12 +4,14 @@
 // arm closes: (ppl_control - ppl_ldp) / (ppl_control - ppl_nonprivate).
 //
 //   Memory m = Memory::read("brown.mem");
-//   Corpus brown = load_brown(m.info().data_dir);       // brown.h
+//   Corpus brown = Corpus::load(m.info().data_dir, "learned");
 //   KneserNey lm = memory_base_lm(m, brown);            // memory_setup.h
 //   MemoryEvaluation e = evaluate_memory(m, brown, lm);
 //   std::cout << e.to_json().dump(2);
 //
-// Reentrant; FAISS threads as set by set_search_threads().
+// `residue memory eval` prints it; residued scores each build of a memory task with it (the
+// base and served arms' test perplexity in its build status). Reentrant; FAISS threads as set
+// by set_search_threads().
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Evaluation end to end on the tiny corpus: a simulated memory, its arms scored on the test
 // split, the gap closed, and the corpus check.
-#include "experiments/memory_evaluation.h"
+#include "residue/memory/memory_evaluation.h"
 
 #include <catch2/catch.hpp>
 
