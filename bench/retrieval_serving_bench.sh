@@ -53,7 +53,7 @@ admin=admin-$(daemon_new_token)
 t=$(now)
 daemon_start build/residued "$work/residued.toml"
 url=$daemon_url
-log "residued at $url (start-up, MSS moduli of 4 tasks: $(elapsed "$t") s)"
+log "residued at $url (start-up, MSS moduli of 3 tasks: $(elapsed "$t") s)"
 auth=(-H "Authorization: Bearer $token")
 
 # loadgen TASK REPORTS SEED: prints reports_per_second, encode_seconds, upload_seconds.
