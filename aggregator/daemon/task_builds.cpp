@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 
 #include "residue/core/error.h"
 #include "residue/memory/memory_evaluation.h"
@@ -175,6 +176,21 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
     }
     if (!record || record->reports == 0 || built == record->reports) return finish();
   }
+  // The public pieces (`slot`), trained from the corpus at the task's first build and kept.
+  const auto trained_once = [&](auto& slot, auto train) {
+    std::remove_reference_t<decltype(slot)> pub;
+    {
+      std::lock_guard lock(mu_);
+      pub = slot;
+    }
+    if (!pub) {
+      progress("public pieces from the corpus", 0, 1);
+      pub = train(task, config);
+      std::lock_guard lock(mu_);
+      slot = pub;
+    }
+    return pub;
+  };
   metrics_.set_build_running(name, true);
   std::fprintf(stderr, "residued: task %s: build started\n", name.c_str());
   try {
@@ -185,17 +201,7 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
     if (tally.total_reports() == 0) throw Error("no reports yet: nothing to build from.");
     BuildStamp stamp{.batches = record->batches, .reports = tally.total_reports()};
     if (task.kind == TaskKind::kMemory) {
-      std::shared_ptr<const MemoryPublic> pub;
-      {
-        std::lock_guard lock(mu_);
-        pub = s.memory_public;
-      }
-      if (!pub) {
-        progress("public pieces from the corpus", 0, 1);
-        pub = memory_public(task, config);
-        std::lock_guard lock(mu_);
-        s.memory_public = pub;
-      }
+      const auto pub = trained_once(s.memory_public, memory_public);
       Memory memory = build_memory(task, *pub, tally, progress);
       progress("scoring on the test split", 0, 1);
       const MemoryEvaluation e = evaluate_memory(memory, pub->corpus, pub->model.lm);
@@ -210,17 +216,7 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
       std::lock_guard lock(mu_);
       s.memory = std::move(built);
     } else {
-      std::shared_ptr<const VocabPublic> pub;
-      {
-        std::lock_guard lock(mu_);
-        pub = s.vocab_public;
-      }
-      if (!pub) {
-        progress("public pieces from the corpus", 0, 1);
-        pub = vocab_public(task, config);
-        std::lock_guard lock(mu_);
-        s.vocab_public = pub;
-      }
+      const auto pub = trained_once(s.vocab_public, vocab_public);
       VocabFile file = build_vocab(task, *pub, tally, progress);
       stamp.finished_at = unix_now();
       stamp.seconds = seconds();

@@ -28,6 +28,19 @@ DaemonSpec build_spec(TaskSpec task) {
   return spec;
 }
 
+// An MSS task of `kind` ("memory", "vocab") over `artifact` that residued builds from the tiny
+// corpus on request only; `more` adds TOML lines.
+TaskSpec built_task(const std::string& name, const std::string& kind, const std::string& artifact,
+                    uint32_t k, double epsilon, const std::string& more) {
+  return TaskSpec{.name = name,
+                  .protocol = "mss",
+                  .k = k,
+                  .epsilon = epsilon,
+                  .extra_toml = "kind = " + toml_string(kind) +
+                                "\nartifact = " + toml_string(artifact) +
+                                "\ncorpus = " + toml_string(kTiny) + "\nbuild_every = 0" + more};
+}
+
 // `residue ARGS...`, which must succeed; its stdout.
 std::string tool(std::vector<std::string> args, const TempDir& dir) {
   args.insert(args.begin(), RESIDUE_CLI_PATH);
@@ -94,14 +107,7 @@ TEST_CASE(
   tool(prepare, dir);
   const uint32_t k = MemoryArtifact::read(artifact).domain();
   REQUIRE(k == 2 * 21);
-  DaemonProcess daemon(
-      dir,
-      build_spec(TaskSpec{.name = "next",
-                          .protocol = "mss",
-                          .k = k,
-                          .epsilon = 4,
-                          .extra_toml = "kind = \"memory\"\nartifact = " + toml_string(artifact) +
-                                        "\ncorpus = " + toml_string(kTiny) + "\nbuild_every = 0"}));
+  DaemonProcess daemon(dir, build_spec(built_task("next", "memory", artifact, k, 4, "")));
   daemon.start();
   auto analyst = daemon.client(kReadToken);
 
@@ -206,15 +212,8 @@ TEST_CASE(
        dir);
   const auto k = static_cast<uint32_t>(VocabArtifact::read(artifact).candidates().size());
   DaemonProcess daemon(
-      dir,
-      build_spec(TaskSpec{.name = "units",
-                          .protocol = "mss",
-                          .k = k,
-                          .epsilon = 8,
-                          .extra_toml = "kind = \"vocab\"\nartifact = " + toml_string(artifact) +
-                                        "\ncorpus = " + toml_string(kTiny) +
-                                        "\nbuild_every = 0\ndimension = 4\npublic_units = "
-                                        "10\nmax_units = 10"}));
+      dir, build_spec(built_task("units", "vocab", artifact, k, 8,
+                                 "\ndimension = 4\npublic_units = 10\nmax_units = 10")));
   daemon.start();
   residue_client_t* c = open_c_client(daemon, dir / "device", "units");
   uint64_t recorded = 0;
