@@ -2,9 +2,9 @@
 # packaging_install (issue 16): `cmake --install` of the whole build into a temporary prefix,
 # then a consumer project built with find_package(residue 0.1 CONFIG COMPONENTS retrieval)
 # and the C example built with pkg-config, run against the installed residued.
-#   install_test.sh BUILD_DIR
+#   install_test.sh BUILD_DIR PYTHON_BUILT (ON or OFF: RESIDUE_BUILD_PYTHON)
 set -euo pipefail
-build=$1
+build=$1 python_built=$2
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -21,6 +21,17 @@ grep -q "==== residue memory build --help" "$prefix/share/doc/residue/help/resid
   fail "libresidue_client.so does not point at the SOVERSION 0 library"
 # No installed header may include what the package does not provide (Boost, FAISS).
 if grep -rlE '#include <(boost|faiss)/' "$prefix/include"; then fail "a header includes Boost or FAISS"; fi
+
+# The Python module, where Debian's python3 looks under a prefix, loads from there alone.
+if [ "$python_built" = ON ]; then
+  module=$(find "$prefix/lib" -path '*/dist-packages/residue.cpython-*.so' | head -n 1)
+  [ -n "$module" ] || fail "the Python module is not under $prefix/lib/python3.*/dist-packages"
+  PYTHONPATH=$(dirname "$module") PYTHONNOUSERSITE=1 /usr/bin/python3 -c '
+import residue, sys
+assert residue.__file__.startswith(sys.argv[1]), residue.__file__
+residue.Protocol("mss", k=64, epsilon=1.0)' "$prefix" ||
+    fail "the installed Python module does not import from $prefix"
+fi
 
 build_consumer "$prefix" "$work/consumer" -DRESIDUE_COMPONENTS=retrieval
 "$work/consumer/quickstart" || fail "the consumer's quickstart"
