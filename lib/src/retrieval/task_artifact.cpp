@@ -328,34 +328,6 @@ uint32_t memory_value(const MemoryArtifact& artifact, std::span<const std::strin
   return static_cast<uint32_t>(joint_value(cell, artifact.shortlist_index(token), size + 1));
 }
 
-std::string_view memory_stage_name(MemoryStage stage) {
-  switch (stage) {
-    case MemoryStage::kJoint:
-      return "joint";
-    case MemoryStage::kTokens:
-      return "tokens";
-    case MemoryStage::kShortlist:
-      return "shortlist";
-  }
-  return "?";
-}
-
-std::optional<MemoryStage> parse_memory_stage(std::string_view name) {
-  for (const MemoryStage s : {MemoryStage::kJoint, MemoryStage::kTokens, MemoryStage::kShortlist}) {
-    if (name == memory_stage_name(s)) return s;
-  }
-  return std::nullopt;
-}
-
-std::string artifact_domain_id(std::string_view sha256, MemoryStage stage) {
-  std::string id = "artifact:" + std::string(sha256);
-  if (stage != MemoryStage::kJoint) {
-    id += '/';
-    id += memory_stage_name(stage);
-  }
-  return id;
-}
-
 uint32_t memory_stage_domain(const MemoryArtifact& artifact, MemoryStage stage) {
   const bool shortlist = !artifact.shortlist().empty();
   if (shortlist != (stage == MemoryStage::kShortlist)) {

@@ -38,6 +38,7 @@
 #include "residue/retrieval/candidate_units.h"
 #include "residue/retrieval/codebook.h"
 #include "residue/retrieval/key_encoder.h"
+#include "residue/retrieval/memory_stage.h"
 
 namespace residue {
 
@@ -120,21 +121,6 @@ class VocabArtifact {
 uint32_t memory_value(const MemoryArtifact& artifact, std::span<const std::string> words_before,
                       std::string_view next_word);
 
-/// Which report a memory task collects (docs/memory.md, "Deployment: the two-stage shortlist").
-enum class MemoryStage {
-  kJoint,      ///< one stage: memory_value over cells x tokens (an artifact without a shortlist)
-  kTokens,     ///< the two-stage protocol's stage one: the next word's token id alone
-  kShortlist,  ///< its stage two: memory_value over cells x (L + 1) (an artifact with one)
-};
-
-/// "joint", "tokens", "shortlist".
-std::string_view memory_stage_name(MemoryStage stage);
-/// The stage of that name; nullopt for any other.
-std::optional<MemoryStage> parse_memory_stage(std::string_view name);
-/// The Domain id of a task over the artifact of SHA-256 `sha256` (lower-case hex): "artifact:"
-/// and the hash, then "/" and the stage unless it is joint (so a joint task's hash is what it
-/// was before stages). Devices echo the task hash over it: the stage is part of the task.
-std::string artifact_domain_id(std::string_view sha256, MemoryStage stage = MemoryStage::kJoint);
 /// The values a `stage` task over `artifact` collects: its k. Throws Error when the artifact
 /// does not fit the stage (a shortlist exactly for kShortlist).
 uint32_t memory_stage_domain(const MemoryArtifact& artifact, MemoryStage stage);
