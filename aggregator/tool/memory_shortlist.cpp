@@ -33,10 +33,17 @@ struct ShortlistOptions {
 
 void shortlist(const ShortlistOptions& o) {
   if (!(o.significance > 0)) throw Error("--significance must be positive.");
+  if (o.size && *o.size == 0) throw Error("--size must be at least 1.");
   const ArtifactFile artifact = read_artifact_file(o.artifact);
   if (!artifact.artifact.shortlist().empty()) {
     throw Error("--artifact " + o.artifact +
                 " already has a shortlist: give the artifact stage one was collected over.");
+  }
+  const uint32_t tokens = artifact.artifact.vocab().size();
+  if (o.size && *o.size >= tokens) {
+    throw Error("--size must be below the artifact's " + std::to_string(tokens) +
+                " tokens (one value of stage two is \"other\"), but is " + std::to_string(*o.size) +
+                ".");
   }
   const TaskTally stored = read_task_tally(o.data, o.task);
   const Task task = stage_task(stored, artifact, MemoryStage::kTokens);
@@ -96,8 +103,7 @@ void add_memory_shortlist_command(CLI::App& memory) {
   cmd->add_option("--artifact", s->artifact, "The artifact stage one was collected over")
       ->required();
   cmd->add_option("--out", s->out, "The artifact of stage two to write")->required();
-  cmd->add_option("--size", s->size, "Tokens on the shortlist (L); default: adaptive")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--size", s->size, "Tokens on the shortlist (L); default: adaptive");
   cmd->add_option("--expected-reports", s->expected_reports,
                   "Adaptive L: stage two's expected reports (default: stage one's x 0.7 / 0.3)");
   cmd->add_option("--significance", s->significance,
