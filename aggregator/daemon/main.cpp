@@ -91,13 +91,16 @@ int main(int argc, char** argv) {
         if (r.name == t.name)
           previous = residue::params_from_json(nlohmann::json::parse(r.params_json));
       }
-      residue::Task task = residue::make_task(t, previous);
+      tasks.push_back(residue::make_task(t, previous));
+    }
+    // Before any task is registered: a bad pair of stages changes nothing in the store.
+    residue::check_stage_artifacts(tasks);
+    for (const residue::Task& task : tasks) {
       store->register_task(task.name, residue::canonical_json(task.protocol.params()),
                            task.domain_id, task.hash, task.protocol.new_tally());
       std::cerr << "residued: task " << task.name << ": " << task.protocol.id()
                 << " k=" << task.protocol.params().k
                 << " epsilon=" << task.protocol.params().epsilon << "\n";
-      tasks.push_back(std::move(task));
     }
 
     residue::Server server(config, *store, std::move(tasks));

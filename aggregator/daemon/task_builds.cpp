@@ -36,6 +36,7 @@ TaskBuilds::TaskBuilds(const std::map<std::string, Task>& tasks,
     if (!c.build) continue;
     State& s = states_[c.name];
     s.task = &tasks.at(c.name);
+    if (c.stage == MemoryStage::kShortlist) s.stage_one = &tasks.at(c.stage_one);
     s.config = *c.build;
     // A scheduled task is built at start-up (when it has reports), then every build_every.
     if (c.build->every_seconds > 0) s.next_scheduled = now;
@@ -202,7 +203,10 @@ void TaskBuilds::build(const std::string& name, bool scheduled) {
     BuildStamp stamp{.batches = record->batches, .reports = tally.total_reports()};
     if (task.kind == TaskKind::kMemory) {
       const auto pub = trained_once(s.memory_public, memory_public);
-      Memory memory = build_memory(task, *pub, tally, progress);
+      Memory memory = s.stage_one
+                          ? build_two_stage_memory(task, tally, *s.stage_one,
+                                                   store_.tally(s.stage_one->name), *pub, progress)
+                          : build_memory(task, *pub, tally, progress);
       progress("scoring on the test split", 0, 1);
       const MemoryEvaluation e = evaluate_memory(memory, pub->corpus, pub->model.lm);
       const std::string& arm = memory.info().default_arm;

@@ -85,6 +85,7 @@ class TaskBuilds {
  private:
   struct State {
     const Task* task = nullptr;
+    const Task* stage_one = nullptr;  // a stage-two task's: its tally is read at every build
     BuildConfig config;
     std::string phase = "idle";  // idle, queued, running
     std::string step;

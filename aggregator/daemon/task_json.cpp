@@ -21,6 +21,8 @@ nlohmann::json task_json(const Task& task, uint32_t max_reports_per_batch) {
                         {"batch_format_version", kBatchFormatVersion},
                         {"max_reports_per_batch", max_reports_per_batch},
                         {"domain", domain}};
+  // The stage tells a device which value to compute; the task hash covers it.
+  if (task.kind == TaskKind::kMemory) out["stage"] = std::string(memory_stage_name(task.stage));
   if (task.artifact) {
     out["artifact"] = {{"sha256", task.artifact->sha256},
                        {"bytes", task.artifact->bytes.size()},

@@ -29,8 +29,8 @@ std::shared_ptr<const T> parse_or_throw(const Artifact& a, const std::filesystem
 
 }  // namespace
 
-uint64_t Artifact::domain() const {
-  if (memory) return memory->domain();
+uint64_t Artifact::domain(MemoryStage stage) const {
+  if (memory) return memory_stage_domain(*memory, stage);
   return vocab ? vocab->candidates().size() : 0;
 }
 

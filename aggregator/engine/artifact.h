@@ -5,7 +5,7 @@
 // refuses a changed artifact under its data.
 //
 //   std::shared_ptr<const Artifact> a = load_artifact("memory.artifact", TaskKind::kMemory);
-//   task_hash(params, a->domain_id());
+//   task_hash(params, a->domain_id(MemoryStage::kJoint));
 //   uint32_t k = a->domain();
 #pragma once
 
@@ -31,10 +31,14 @@ struct Artifact {
   std::shared_ptr<const MemoryArtifact> memory;
   std::shared_ptr<const VocabArtifact> vocab;
 
-  /// The task's Domain id: "artifact:" and the SHA-256.
-  std::string domain_id() const { return "artifact:" + sha256; }
-  /// The values its devices report: cells x tokens (memory), the candidate units (vocab).
-  uint64_t domain() const;
+  /// The Domain id of a task over it: artifact_domain_id(sha256, stage) (a vocab task's stage
+  /// is kJoint: "artifact:" and the SHA-256).
+  std::string domain_id(MemoryStage stage = MemoryStage::kJoint) const {
+    return artifact_domain_id(sha256, stage);
+  }
+  /// The values its devices report: memory_stage_domain() (memory), the candidate units
+  /// (vocab). Throws Error when a memory artifact does not fit the stage.
+  uint64_t domain(MemoryStage stage = MemoryStage::kJoint) const;
 };
 
 /// Reads `path` whole and parses it as the artifact of a `kind` task (memory or vocab). Shared:

@@ -111,6 +111,59 @@ void parse_domain_files(const toml::table& t, const std::filesystem::path& base,
   }
 }
 
+// A memory task's stage; stage two names its stage one (checked against the other tasks in
+// check_stage_links once all are read).
+void parse_stage(const toml::table& t, const std::string& context, TaskConfig& task) {
+  const std::optional<std::string> stage = get<std::string>(t, "stage", context);
+  const std::optional<std::string> stage_one = get<std::string>(t, "stage_one", context);
+  if (task.kind != TaskKind::kMemory) {
+    if (stage) throw Error(context + "stage is for memory tasks.");
+    if (stage_one) throw Error(context + "stage_one is for memory tasks (stage = \"shortlist\").");
+    return;
+  }
+  if (stage) {
+    const std::optional<MemoryStage> parsed = parse_memory_stage(*stage);
+    if (!parsed) {
+      throw Error(context + "stage must be \"joint\", \"tokens\" or \"shortlist\", but is \"" +
+                  *stage + "\".");
+    }
+    task.stage = *parsed;
+  }
+  if (task.stage == MemoryStage::kShortlist) {
+    if (!stage_one || stage_one->empty()) {
+      throw Error(context +
+                  "stage_one is missing: a stage = \"shortlist\" task names its stage-one "
+                  "(stage = \"tokens\") task, whose estimate its builds read.");
+    }
+    task.stage_one = *stage_one;
+  } else if (stage_one) {
+    throw Error(context + "stage_one is for stage = \"shortlist\" tasks.");
+  }
+  if (task.stage == MemoryStage::kTokens && task.build) {
+    throw Error(context +
+                "corpus: a stage = \"tokens\" task is not built (`residue memory shortlist` "
+                "reads it; its stage = \"shortlist\" task is built).");
+  }
+}
+
+// Each stage-two task's stage_one names a stage-one task of the same file.
+void check_stage_links(const std::vector<TaskConfig>& tasks, const std::string& file) {
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const TaskConfig& two = tasks[i];
+    if (two.stage != MemoryStage::kShortlist) continue;
+    const std::string context = file + "tasks[" + std::to_string(i) + "] (" + two.name + "): ";
+    const auto one = std::find_if(tasks.begin(), tasks.end(),
+                                  [&](const TaskConfig& t) { return t.name == two.stage_one; });
+    if (one == tasks.end()) {
+      throw Error(context + "stage_one = \"" + two.stage_one + "\" is not a task of this file.");
+    }
+    if (one->kind != TaskKind::kMemory || one->stage != MemoryStage::kTokens) {
+      throw Error(context + "stage_one = \"" + two.stage_one +
+                  "\" is not a stage-one task (kind = \"memory\", stage = \"tokens\").");
+    }
+  }
+}
+
 // A memory or vocab task with a `corpus` is built by the daemon; the other build keys need it.
 void parse_build(const toml::table& t, const std::filesystem::path& base,
                  const std::string& context, TaskConfig& task) {
@@ -169,6 +222,7 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
   task.kind = parse_kind(t, context);
   parse_domain_files(t, base, context, task);
   parse_build(t, base, context, task);
+  parse_stage(t, context, task);
   task.params.protocol = get<std::string>(t, "protocol", context).value_or("mss");
   task.params.epsilon = require<double>(t, "epsilon", context);
   if (auto dictionary = get<std::string>(t, "dictionary", context)) {
@@ -195,7 +249,7 @@ TaskConfig parse_task(const toml::table& t, std::size_t index, const std::filesy
       "name",         "kind",          "protocol",   "epsilon",       "k",
       "dictionary",   "artifact",      "moduli",     "max_inflation", "corpus",
       "build_every",  "build_threads", "split_seed", "corpus_domain", "dimension",
-      "public_units", "max_units",     "z"};
+      "public_units", "max_units",     "z",          "stage",         "stage_one"};
   check_keys(t, kKnown, context);
   return task;
 }
@@ -386,6 +440,7 @@ DaemonConfig load_config(const std::filesystem::path& path) {
     }
   }
   if (c.tasks.empty()) throw Error(file + "no [[tasks]] declared.");
+  check_stage_links(c.tasks, file);
 
   if (const toml::table* tls = root.get_as<toml::table>("tls")) {
     const std::string context = file + "tls: ";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "residue/protocols/params.h"
+#include "residue/retrieval/memory_stage.h"
 
 namespace residue {
 
@@ -77,6 +78,12 @@ struct TaskConfig {
   std::optional<std::filesystem::path> dictionary;
   /// A memory or vocab task's public pieces, as devices download them; set exactly for those.
   std::optional<std::filesystem::path> artifact;
+  /// A memory task's report (docs/operators.md, "Task kinds"): joint, or a stage of the
+  /// two-stage shortlist protocol.
+  MemoryStage stage = MemoryStage::kJoint;
+  /// Stage two (kShortlist): the name of its stage-one (kTokens) task, whose unigram estimate
+  /// its builds read; empty otherwise.
+  std::string stage_one;
   /// MSS moduli search bound (used only when moduli are not given).
   double max_inflation = 1.15;
   /// A memory or vocab task's builds; nullopt: it collects only (and is built offline with

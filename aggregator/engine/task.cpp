@@ -1,11 +1,14 @@
 #include "task.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include "residue/core/error.h"
+#include "residue/core/sha256.h"
 #include "residue/protocols/registry.h"
+#include "residue/retrieval/task_artifact.h"
 
 namespace residue {
 
@@ -61,11 +64,15 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
     std::shared_ptr<const Artifact> artifact;
     if (config.artifact) {
       artifact = load_artifact(*config.artifact, config.kind);
-      if (artifact->domain() != params.k) {
+      const uint64_t values = artifact->domain(config.stage);
+      if (values != params.k) {
+        const char* what = config.kind == TaskKind::kVocab        ? " values (candidate units)"
+                           : config.stage == MemoryStage::kTokens ? " values (tokens)"
+                           : config.stage == MemoryStage::kShortlist
+                               ? " values (cells x (shortlist + other))"
+                               : " values (cells x tokens)";
         throw Error("k is " + std::to_string(params.k) + " but the artifact \"" +
-                    config.artifact->string() + "\" has " + std::to_string(artifact->domain()) +
-                    (config.kind == TaskKind::kMemory ? " values (cells x tokens)"
-                                                      : " values (candidate units)") +
+                    config.artifact->string() + "\" has " + std::to_string(values) + what +
                     ": its devices report those.");
       }
     }
@@ -79,13 +86,40 @@ Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& st
       options.max_inflation = config.max_inflation;
       params = complete_params(params, options);
     }
-    std::string domain_id = domain ? domain->id() : artifact ? artifact->domain_id() : "";
+    std::string domain_id = domain     ? domain->id()
+                            : artifact ? artifact->domain_id(config.stage)
+                                       : "";
     Task task = task_from_params(config.name, params, std::move(domain_id), std::move(domain));
     task.kind = config.kind;
     task.artifact = std::move(artifact);
+    task.stage = config.stage;
+    task.stage_one = config.stage_one;
     return task;
   } catch (const Error& e) {
     throw Error(context + e.what());
+  }
+}
+
+void check_stage_artifacts(const std::vector<Task>& tasks) {
+  for (const Task& two : tasks) {
+    if (two.stage != MemoryStage::kShortlist) continue;
+    const auto one = std::find_if(tasks.begin(), tasks.end(),
+                                  [&](const Task& t) { return t.name == two.stage_one; });
+    if (one == tasks.end() || !one->artifact || !two.artifact) {
+      throw Error("task " + two.name + ": its stage_one task \"" + two.stage_one +
+                  "\" has no artifact.");
+    }
+    const std::vector<uint8_t> pieces = two.artifact->memory->without_shortlist().serialize();
+    const std::string sha =
+        sha256_hex(std::string_view(reinterpret_cast<const char*>(pieces.data()), pieces.size()));
+    if (sha != one->artifact->sha256) {
+      throw Error("task " + two.name + ": its artifact's public pieces (SHA-256 " + sha +
+                  " without the shortlist) are not those of its stage_one task " + one->name +
+                  " (SHA-256 " + one->artifact->sha256 +
+                  "): the shortlist's token ids would be read in another vocabulary. Make the "
+                  "shortlist with `residue memory shortlist --artifact` of the stage-one task's "
+                  "artifact.");
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "artifact.h"
 #include "config.h"
@@ -34,6 +35,10 @@ struct Task {
   TaskKind kind = TaskKind::kFrequency;
   /// A memory or vocab task's public pieces (the daemon; null elsewhere).
   std::shared_ptr<const Artifact> artifact;
+  /// A memory task's report (the daemon; kJoint elsewhere), and for stage two the name of its
+  /// stage-one task.
+  MemoryStage stage = MemoryStage::kJoint;
+  std::string stage_one;
 };
 
 /// The task of `params` (complete, as make_protocol takes them) over the domain `domain_id`.
@@ -48,6 +53,12 @@ Task task_from_params(std::string name, const ProtocolParams& params, std::strin
 /// the configuration (protocol, k, epsilon, and the moduli when configured): those are reused, so a
 /// newer moduli search never orphans stored reports. Throws Error naming the task and field.
 Task make_task(const TaskConfig& config, const std::optional<ProtocolParams>& stored);
+
+/// Checks what make_task cannot see task by task: each stage-two task's artifact must hold the
+/// public pieces (vocabulary, embeddings, key options, codebook) of its stage-one task's, byte
+/// for byte, or its shortlist's ids would be another vocabulary's. `tasks` are the daemon's
+/// (with artifacts), their stage_one links checked by load_config. Throws Error naming both.
+void check_stage_artifacts(const std::vector<Task>& tasks);
 
 /// Reads a dictionary file: one value per line, no empty line, no repeats. Throws Error
 /// naming the file and line.

@@ -19,13 +19,16 @@ Corpus load_corpus(const Task& task, const BuildConfig& config) {
   }
 }
 
-// The pieces trained here must be the ones devices downloaded.
+std::string sha256_of(std::span<const uint8_t> bytes) {
+  return sha256_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+// The pieces trained here must be the ones devices downloaded (`expected`: their SHA-256).
 void check_artifact(const Task& task, const BuildConfig& config, std::span<const uint8_t> trained,
-                    const char* kind) {
-  const std::string sha =
-      sha256_hex(std::string_view(reinterpret_cast<const char*>(trained.data()), trained.size()));
-  if (sha != task.artifact->sha256) {
-    throw Error("task " + task.name + ": the artifact (SHA-256 " + task.artifact->sha256 +
+                    const std::string& expected, const char* kind) {
+  const std::string sha = sha256_of(trained);
+  if (sha != expected) {
+    throw Error("task " + task.name + ": the artifact (SHA-256 " + expected +
                 ") is not what `residue " + kind + " prepare` makes from the corpus " +
                 config.corpus.string() + " with its sizes (SHA-256 " + sha +
                 "): builds would read the reports with other public pieces than the devices "
@@ -47,8 +50,13 @@ std::shared_ptr<const MemoryPublic> memory_public(const Task& task, const BuildC
   options.public_options.key = artifact.encoder().options();
   Corpus corpus = load_corpus(task, config);
   PublicModel model = build_public_model(corpus, options.public_options);
+  // A stage-two artifact adds the shortlist to the pieces, which are trained like any other.
+  const std::string expected = artifact.shortlist().empty()
+                                   ? task.artifact->sha256
+                                   : sha256_of(artifact.without_shortlist().serialize());
   check_artifact(task, config,
-                 MemoryArtifact(model.vocab, model.encoder, model.codebook).serialize(), "memory");
+                 MemoryArtifact(model.vocab, model.encoder, model.codebook).serialize(), expected,
+                 "memory");
   return std::make_shared<const MemoryPublic>(
       MemoryPublic{std::move(corpus), std::move(model), std::move(options)});
 }
@@ -57,6 +65,14 @@ Memory build_memory(const Task& task, const MemoryPublic& pub, const Tally& tall
                     const BuildProgress& progress) {
   return memory_from_tally(pub.corpus, pub.model, pub.options, task.protocol, tally, task.name,
                            progress);
+}
+
+Memory build_two_stage_memory(const Task& two, const Tally& two_tally, const Task& one,
+                              const Tally& one_tally, const MemoryPublic& pub,
+                              const BuildProgress& progress) {
+  return memory_from_two_stage_tallies(
+      pub.corpus, pub.model, pub.options, two.artifact->memory->shortlist(),
+      {one.name, one.protocol, one_tally}, {two.name, two.protocol, two_tally}, progress);
 }
 
 std::shared_ptr<const VocabPublic> vocab_public(const Task& task, const BuildConfig& config) {
@@ -71,7 +87,8 @@ std::shared_ptr<const VocabPublic> vocab_public(const Task& task, const BuildCon
   params.admission.max_units = config.max_units;
   params.admission.z = config.z;
   VocabFile f = new_vocab_file(load_corpus(task, config), params);
-  check_artifact(task, config, VocabArtifact(f.vocab, f.candidates).serialize(), "vocab");
+  check_artifact(task, config, VocabArtifact(f.vocab, f.candidates).serialize(),
+                 task.artifact->sha256, "vocab");
   return std::make_shared<const VocabPublic>(VocabPublic{f.serialize()});
 }
 

@@ -33,13 +33,21 @@ struct MemoryPublic {
 
 /// Trains the public pieces of memory task `task` (which has an artifact) from config.corpus
 /// with the artifact's sizes. Throws Error naming the task and the corpus when the corpus cannot
-/// be read, or when the pieces are not the artifact's (both SHA-256s).
+/// be read, or when the pieces are not the artifact's (both SHA-256s; a stage-two artifact's
+/// without its shortlist).
 std::shared_ptr<const MemoryPublic> memory_public(const Task& task, const BuildConfig& config);
 
 /// The memory of `tally` (Memory's source "store"). Throws Error when it cannot be built (no
 /// reports yet, a decode that fails).
 Memory build_memory(const Task& task, const MemoryPublic& pub, const Tally& tally,
                     const BuildProgress& progress = {});
+
+/// The memory of stage-two task `two` (stage = "shortlist") from its tally and that of its
+/// stage-one task `one` (memory_from_two_stage_tallies, as `residue memory build --data DIR
+/// --task TWO --stage-one ONE --artifact FILE` makes it). Throws Error as build_memory.
+Memory build_two_stage_memory(const Task& two, const Tally& two_tally, const Task& one,
+                              const Tally& one_tally, const MemoryPublic& pub,
+                              const BuildProgress& progress = {});
 
 /// A vocab task's public pieces: the file with nothing admitted, serialized (each build starts
 /// from a copy).

@@ -25,6 +25,7 @@
 #include "residue/protocols/registry.h"
 #include "residue/random/csprng.h"
 #include "residue/random/seeded_rng.h"
+#include "residue/retrieval/memory_stage.h"
 #include "residue/wire/batch.h"
 
 namespace residue {
@@ -90,11 +91,15 @@ void run(const LoadgenOptions& o) {
   const Protocol protocol = make_protocol(params_from_json(info["params"]));
   std::optional<Domain> domain;
   if (info["domain"]["kind"] == "dictionary") domain = Domain::dictionary(info["domain"]["values"]);
-  // A memory or vocab task's hash covers its published artifact (the daemon's task JSON).
-  const std::string domain_id = domain ? domain->id()
-                                : info.contains("artifact")
-                                    ? "artifact:" + info["artifact"]["sha256"].get<std::string>()
-                                    : "";
+  // A memory or vocab task's hash covers its published artifact and a memory task's stage (the
+  // daemon's task JSON).
+  const std::optional<MemoryStage> stage = parse_memory_stage(info.value("stage", "joint"));
+  if (!stage) throw Error("task \"" + o.task + "\" has a stage this program does not know.");
+  const std::string domain_id =
+      domain ? domain->id()
+      : info.contains("artifact")
+          ? artifact_domain_id(info["artifact"]["sha256"].get<std::string>(), *stage)
+          : "";
   const ParamsHash hash = task_hash(protocol.params(), domain_id);
   if (to_hex(hash) != info["params_hash"].get<std::string>()) {
     throw Error("the daemon's parameter hash for \"" + o.task +

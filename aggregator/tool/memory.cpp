@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "experiments/brown.h"
 #include "experiments/memory_experiment.h"
+#include "memory_stages.h"
 #include "output.h"
 #include "public_model_flags.h"
 #include "residue/core/error.h"
@@ -81,8 +82,8 @@ struct BuildOptions : PublicModelFlags {
   double shortlist_significance = 0.5;
   std::string other_mass = "stage1";
   std::string stage_two = "project";
-  // Or a task of the daemon's store.
-  std::string data, task;
+  // Or a task of the daemon's store; a stage-two task also reads its stage one and its artifact.
+  std::string data, task, stage_one, artifact;
   // The public pieces (PublicModelFlags) and the split.
   uint64_t split_seed = 1;
   int threads = 0;
@@ -114,6 +115,36 @@ nlohmann::json build_summary(const Memory& m, const std::string& out, double sec
           {"seconds", seconds}};
 }
 
+// A stage-two task, its stage one and the pieces they were collected over, checked against
+// each other (memory_stages.h).
+struct StoredStage {
+  Task task;
+  Tally tally;
+};
+struct TwoStageInputs {
+  StoredStage one, two;
+  MemoryArtifact base;  // the pieces without the shortlist
+  std::vector<uint32_t> shortlist;
+};
+
+TwoStageInputs read_two_stage(const BuildOptions& o, TaskTally& stored) {
+  if (o.stage_one.empty() || o.artifact.empty()) {
+    throw Error("--task: \"" + o.task +
+                "\" is a stage-two (stage = \"shortlist\") task: give --stage-one TASK and "
+                "--artifact FILE (its shortlist artifact).");
+  }
+  const ArtifactFile artifact = read_artifact_file(o.artifact);
+  const ArtifactFile base = without_shortlist(artifact);
+  Task two = stage_task(stored, artifact, MemoryStage::kShortlist);
+  TaskTally one_stored = read_task_tally(o.data, o.stage_one);
+  Task one = stage_task(one_stored, base, MemoryStage::kTokens);
+  const std::span<const uint32_t> shortlist = artifact.artifact.shortlist();
+  return {{std::move(one), std::move(one_stored.tally)},
+          {std::move(two), std::move(stored.tally)},
+          base.artifact,
+          {shortlist.begin(), shortlist.end()}};
+}
+
 void build(const BuildOptions& o) {
   const bool from_store = !o.data.empty() || !o.task.empty();
   if (from_store) {
@@ -131,18 +162,35 @@ void build(const BuildOptions& o) {
   // Open the store first: a wrong task should fail before seconds of training.
   std::optional<Task> task;
   std::optional<Tally> tally;
+  std::optional<TwoStageInputs> two_stage;
   if (from_store) {
     TaskTally stored = read_task_tally(o.data, o.task);
-    task = task_from_record(stored.record);
-    const ProtocolParams& p = task->protocol.params();
-    const uint64_t k = uint64_t{o.cells} * (o.vocab + 1);
-    if (p.protocol != "mss" || p.k != k) {
-      throw Error(
-          "--task: \"" + o.task + "\" is " + p.protocol + " with k = " + std::to_string(p.k) +
-          "; a memory task must be mss with k = cells x (vocab + 1) = " + std::to_string(k) +
-          " (--cells " + std::to_string(o.cells) + " --vocab " + std::to_string(o.vocab) + ").");
+    const MemoryStage stage = stage_of(stored.record);
+    if (stage == MemoryStage::kShortlist) {
+      two_stage.emplace(read_two_stage(o, stored));
+    } else {
+      if (stage == MemoryStage::kTokens) {
+        throw Error("--task: \"" + o.task +
+                    "\" is a stage-one (stage = \"tokens\") task: `residue memory shortlist` "
+                    "reads it; build its stage-two task.");
+      }
+      if (!o.stage_one.empty() || !o.artifact.empty()) {
+        throw Error(
+            "--stage-one and --artifact are for a stage-two (stage = \"shortlist\") "
+            "task; \"" +
+            o.task + "\" is not one.");
+      }
+      task = task_from_record(stored.record);
+      const ProtocolParams& p = task->protocol.params();
+      const uint64_t k = uint64_t{o.cells} * (o.vocab + 1);
+      if (p.protocol != "mss" || p.k != k) {
+        throw Error(
+            "--task: \"" + o.task + "\" is " + p.protocol + " with k = " + std::to_string(p.k) +
+            "; a memory task must be mss with k = cells x (vocab + 1) = " + std::to_string(k) +
+            " (--cells " + std::to_string(o.cells) + " --vocab " + std::to_string(o.vocab) + ").");
+      }
+      tally.emplace(std::move(stored.tally));
     }
-    tally.emplace(std::move(stored.tally));
   }
 
   const Corpus corpus = load_brown(o.data_dir);
@@ -162,7 +210,18 @@ void build(const BuildOptions& o) {
 
   StepProgress progress;
   std::optional<Memory> memory;
-  if (from_store) {
+  if (two_stage) {
+    // The cells devices computed are the artifact's: the flags must rebuild its pieces.
+    if (MemoryArtifact(pub.vocab, pub.encoder, pub.codebook).serialize() !=
+        two_stage->base.serialize()) {
+      throw Error("--cells, --vocab, --dimension and --data-dir do not make the public pieces of " +
+                  o.artifact + ": give the flags it was prepared with.");
+    }
+    memory.emplace(memory_from_two_stage_tallies(
+        corpus, pub, options, two_stage->shortlist,
+        {o.stage_one, two_stage->one.task.protocol, two_stage->one.tally},
+        {o.task, two_stage->two.task.protocol, two_stage->two.tally}, std::ref(progress)));
+  } else if (from_store) {
     memory.emplace(memory_from_tally(corpus, pub, options, task->protocol, *tally, o.task,
                                      std::ref(progress)));
   } else {
@@ -361,6 +420,10 @@ void add_memory_command(CLI::App& app) {
                         "Or: a store holding the task: the daemon's data directory, "
                         "postgres:<conninfo>, or an exported tally file");
   build_cmd->add_option("--task", b->task, "  with the task (mss, k = cells x (vocab + 1))");
+  build_cmd->add_option("--stage-one", b->stage_one,
+                        "  a stage-two task (stage = \"shortlist\"): its stage-one task");
+  build_cmd->add_option("--artifact", b->artifact,
+                        "  a stage-two task: its artifact (the shortlist)");
   b->add_to(*build_cmd);
   build_cmd->add_option("--split-seed", b->split_seed, "Seed of the client/tuning/test split")
       ->capture_default_str();
@@ -396,6 +459,7 @@ void add_memory_command(CLI::App& app) {
   query_cmd->callback([q] { query(*q); });
 
   add_memory_prepare_command(*memory);
+  add_memory_shortlist_command(*memory);
 }
 
 }  // namespace residue

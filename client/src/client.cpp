@@ -143,6 +143,7 @@ struct TaskInfo {
   // A memory or vocabulary task's artifact: the published version, and its pieces parsed
   // (by the task's kind) once cached_artifact() has checked the bytes.
   std::optional<ArtifactRef> artifact_ref;
+  MemoryStage stage = MemoryStage::kJoint;  // a memory task's: which value its devices report
   std::shared_ptr<const MemoryArtifact> memory;
   std::shared_ptr<const VocabArtifact> vocab;
   std::shared_ptr<const ReportCodec> codec;     // of the protocol's report shape
@@ -164,12 +165,18 @@ TaskInfo task_info_or_throw(const nlohmann::json& published, const ClientOptions
     }
   }
   if (published.contains("artifact")) info.artifact_ref = artifact_ref(published["artifact"]);
-  // The dictionary or the artifact is part of the task: reports of indices into one order (or
-  // one codebook) must never be counted under another.
+  // Published for memory tasks; a daemon from before stages publishes none: joint.
+  const std::string stage = published.value("stage", "joint");
+  const std::optional<MemoryStage> parsed_stage = parse_memory_stage(stage);
+  if (!parsed_stage) throw Error("stage \"" + stage + "\" is not one this client knows.");
+  info.stage = *parsed_stage;
+  // The dictionary or the artifact (and the stage) is part of the task: reports of indices
+  // into one order (or one codebook) must never be counted under another.
   info.params_hash = params_hash(info.protocol.params);
-  const std::string domain_id = info.domain         ? info.domain->id()
-                                : info.artifact_ref ? "artifact:" + info.artifact_ref->sha256
-                                                    : "";
+  const std::string domain_id = info.domain ? info.domain->id()
+                                : info.artifact_ref
+                                    ? artifact_domain_id(info.artifact_ref->sha256, info.stage)
+                                    : "";
   info.hash = task_hash(info.protocol.params, domain_id);
   if (to_hex(info.hash) != hash_text) {
     throw Error("the daemon's task hash " + hash_text + " is not " + to_hex(info.hash) +
@@ -458,7 +465,7 @@ class ClientImpl final : public Client {
       if (w.empty())
         return fail(Status::kInvalid, std::string(call) + ": a word of the context is empty");
     }
-    return record_locked(memory_value(*task_->memory, words_before, next_word));
+    return record_locked(memory_stage_value(*task_->memory, task_->stage, words_before, next_word));
   }
 
   // REQUIRES: mu_ held.
@@ -534,8 +541,11 @@ class ClientImpl final : public Client {
       auto parsed = MemoryArtifact::parse(bytes);
       check(parsed);
       info.memory = std::make_shared<const MemoryArtifact>(std::move(parsed).value());
-      if (info.memory->domain() != info.protocol.params.k) {
-        throw Error("the memory artifact's domain is " + std::to_string(info.memory->domain()) +
+      const uint32_t domain = memory_stage_domain(*info.memory, info.stage);
+      if (domain != info.protocol.params.k) {
+        throw Error("the memory artifact's domain (stage \"" +
+                    std::string(memory_stage_name(info.stage)) + "\") is " +
+                    std::to_string(domain) +
                     " values but k = " + std::to_string(info.protocol.params.k) + ".");
       }
     } else if (kind == "vocab") {

@@ -33,6 +33,8 @@ expect_error "too small for MSS" moduli --k 6 --eps 1
 expect_error "share the factor" moduli --k 100 --eps 1 --moduli 51,57
 expect_error "--moduli" moduli --k 100 --eps 1 --moduli 53,-59
 expect_error "max inflation must be at least 1" moduli --k 100 --eps 1 --max-inflation 0.5
+expect_error "--size must be at least 1" memory shortlist --data d --task t --artifact a --out o --size 0
+expect_error "cannot open /nonexistent/a" memory shortlist --data d --task t --artifact /nonexistent/a --out o
 
 # And a good run succeeds with the documented JSON fields.
 json=$("$residue" simulate --protocol mss,ss --k 64 --eps 2 --n 2000 --trials 2 --json) || {

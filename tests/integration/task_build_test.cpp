@@ -201,6 +201,117 @@ TEST_CASE(
   REQUIRE(daemon.stop() == 0);
 }
 
+// Every position of the tiny corpus, `rounds` times, from one device of `task` on the C ABI;
+// the number of reports.
+uint64_t record_tiny_corpus(const DaemonProcess& daemon, const std::filesystem::path& state,
+                            const char* task, int rounds) {
+  residue_client_t* c = open_c_client(daemon, state, task);
+  uint64_t recorded = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (const std::vector<std::string>& sentence : tiny_sentences()) {
+      REQUIRE(residue_client_record_sentence_start(c, sentence[0].c_str()) == RESIDUE_OK);
+      std::vector<const char*> before = {sentence[0].c_str()};
+      for (std::size_t i = 1; i < sentence.size(); ++i) {
+        REQUIRE(residue_client_record_context(c, before.data(), before.size(),
+                                              sentence[i].c_str()) == RESIDUE_OK);
+        before.push_back(sentence[i].c_str());
+      }
+      recorded += sentence.size();
+    }
+  }
+  uint64_t uploaded = 0;
+  REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
+  CHECK(uploaded == recorded);
+  residue_client_destroy(c);
+  return recorded;
+}
+
+TEST_CASE(
+    "the two-stage shortlist: devices report tokens, the tool makes the shortlist, devices "
+    "report over it, and residued builds and serves the offline tool's memory",
+    "[integration]") {
+  TempDir dir;
+  const std::string base = (dir / "next.artifact").string();
+  const std::string shortlisted = (dir / "shortlist.artifact").string();
+  const std::vector<std::string> sizes = {"--data-dir", kTiny, "--vocab",     "20",
+                                          "--cells",    "2",   "--dimension", "4"};
+  std::vector<std::string> prepare = {"memory", "prepare", "--out", base};
+  prepare.insert(prepare.end(), sizes.begin(), sizes.end());
+  tool(prepare, dir);
+  const TaskSpec tokens{
+      .name = "tokens",
+      .protocol = "mss",
+      .k = 21,
+      .epsilon = 4,
+      .extra_toml = "kind = \"memory\"\nstage = \"tokens\"\nartifact = " + toml_string(base)};
+
+  // Stage one: each device reports the next word's token id alone, over k = V + 1.
+  uint64_t stage_one_reports = 0;
+  {
+    DaemonProcess daemon(dir, build_spec(tokens));
+    daemon.start();
+    auto analyst = daemon.client(kReadToken);
+    const JsonReply described = get_json(*analyst, "/v1/tasks/tokens");
+    REQUIRE(described.status == 200);
+    CHECK(described.body.at("stage") == "tokens");
+    stage_one_reports = record_tiny_corpus(daemon, dir / "device-1", "tokens", 20);
+    REQUIRE(daemon.stop() == 0);
+  }
+
+  // The shortlist, from stage one's tally (the daemon's store).
+  const nlohmann::json made = nlohmann::json::parse(
+      tool({"memory", "shortlist", "--data", (dir / "data").string(), "--task", "tokens",
+            "--artifact", base, "--out", shortlisted, "--json"},
+           dir));
+  CHECK(made.at("stage_one_reports") == stage_one_reports);
+  CHECK(made.at("size_rule") == "adaptive");
+  const uint32_t size = made.at("size").get<uint32_t>();
+  CHECK(size >= 8);
+  CHECK(size <= 20);
+  const MemoryArtifact artifact = MemoryArtifact::read(shortlisted);
+  REQUIRE(artifact.shortlist().size() == size);
+  const uint32_t k = 2 * (size + 1);
+  CHECK(made.at("k") == k);
+  CHECK(artifact.domain() == k);
+
+  // Stage two beside stage one: devices report cell * (L + 1) + index; residued builds it from
+  // both tallies.
+  DaemonSpec spec = build_spec(built_task("next", "memory", shortlisted, k, 4,
+                                          "\nstage = \"shortlist\"\nstage_one = \"tokens\""));
+  spec.tasks.insert(spec.tasks.begin(), tokens);
+  DaemonProcess daemon(dir, spec);
+  daemon.start();
+  auto analyst = daemon.client(kReadToken);
+  CHECK(get_json(*analyst, "/v1/tasks/next").body.at("stage") == "shortlist");
+  const uint64_t recorded = record_tiny_corpus(daemon, dir / "device-2", "next", 30);
+  REQUIRE(post_build(daemon, kAdminToken, "next").status == 202);
+  const nlohmann::json built = wait_for_build(daemon, "next", 1, 0);
+  INFO(built.dump());
+  REQUIRE(built.at("failures") == 0);
+  CHECK(built.at("last_good").at("reports") == recorded);
+  CHECK(built.at("last_good").at("test_perplexity").at("arm") == "ldp_2stage_shortlist");
+  const JsonReply served =
+      get_json(*analyst, "/v1/tasks/next/memory/next?top=8&context=" + url_encoded("the city"));
+  REQUIRE(served.status == 200);
+
+  std::vector<std::string> build = {
+      "memory",     "build",     "--data",      daemon.data_dir().string(),
+      "--task",     "next",      "--stage-one", "tokens",
+      "--artifact", shortlisted, "--out",       (dir / "next.memory").string()};
+  build.insert(build.end(), sizes.begin(), sizes.end());
+  tool(build, dir);
+  const nlohmann::json offline =
+      nlohmann::json::parse(tool({"memory", "query", "--memory", (dir / "next.memory").string(),
+                                  "--context", "the city", "--top", "8", "--json"},
+                                 dir));
+  nlohmann::json answer = served.body;
+  answer.erase("build");
+  CHECK(answer == offline);
+  CHECK(answer.at("arm") == "ldp_2stage_shortlist");
+  CHECK(answer.at("top").size() == 8);
+  REQUIRE(daemon.stop() == 0);
+}
+
 TEST_CASE(
     "devices report a vocab task through the C ABI, and residued builds it and serves the "
     "offline tool's search",

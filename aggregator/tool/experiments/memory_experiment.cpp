@@ -37,43 +37,29 @@ MemoryArm two_stage_arm(std::string name, std::span<const uint64_t> counts, uint
     stage1_reports += stage1[v];
   }
   SeededRng stage1_noise(seed, stream + 1);
-  // Stage one's estimate as cells x tokens (a shortlist's unigram repeated in every cell: it
-  // also spreads each cell's "other" mass).
-  std::vector<double> stage1_estimate(counts.size(), 0.0);
-  ProtocolParams stage1_params;
-  if (o.source == CandidateSource::kCells) {
-    const Protocol& p = protocols.get(sim.protocol, cells * tokens, sim.epsilon);
-    stage1_params = p.params();
-    if (stage1_reports > 0) stage1_estimate = simulated_estimate(p, stage1, stage1_noise);
-  } else {
-    const Protocol& p = protocols.get(sim.protocol, tokens, sim.epsilon);
-    stage1_params = p.params();
-    std::vector<uint64_t> unigram(tokens, 0);
-    for (std::size_t v = 0; v < stage1.size(); ++v) unigram[v % tokens] += stage1[v];
-    if (stage1_reports > 0) {
-      const std::vector<double> u = simulated_estimate(p, unigram, stage1_noise);
-      for (std::size_t v = 0; v < stage1_estimate.size(); ++v) stage1_estimate[v] = u[v % tokens];
-    }
+  // Stage one's estimate: the joint one (cells x tokens) for per-cell candidates, the unigram
+  // (tokens) for a shortlist, whose stage one reports the token alone.
+  const bool shortlist = o.source == CandidateSource::kShortlist;
+  const Protocol& stage1_protocol =
+      protocols.get(sim.protocol, shortlist ? tokens : cells * tokens, sim.epsilon);
+  const ProtocolParams stage1_params = stage1_protocol.params();
+  std::vector<uint64_t> stage1_values = stage1;
+  if (shortlist) {
+    stage1_values.assign(tokens, 0);
+    for (std::size_t v = 0; v < stage1.size(); ++v) stage1_values[v % tokens] += stage1[v];
   }
-  uint32_t candidates = o.candidates;
-  if (candidates == 0) {
-    // Decided before stage two: from stage one and the expected number of stage-two clients.
-    const std::string proxy = sim.protocol == "mss" ? "ss" : sim.protocol;
-    const double clients = static_cast<double>(sim.reports) * (1 - o.share);
-    const auto count_sd = [&](uint32_t k) {
-      ProtocolParams params;
-      params.protocol = proxy;
-      params.k = k;
-      params.epsilon = sim.epsilon;
-      const Protocol p = make_protocol(complete_params(params));
-      const std::vector<double> uniform(k, 1.0 / k);
-      return clients * std::sqrt(p.estimator().mean_variance(
-                           uniform, static_cast<uint64_t>(std::max(clients, 1.0))));
-    };
-    candidates = adaptive_shortlist_size(std::span(stage1_estimate).first(tokens), cells, clients,
-                                         o.significance, count_sd, 8, tokens - 1);
-  }
-  const TwoStagePlan plan = TwoStagePlan::from_estimate(stage1_estimate, cells, tokens, candidates);
+  const std::vector<double> stage1_estimate =
+      stage1_reports > 0 ? simulated_estimate(stage1_protocol, stage1_values, stage1_noise)
+                         : std::vector<double>(stage1_values.size(), 0.0);
+  // Decided before stage two: from stage one and the expected number of stage-two clients.
+  const uint32_t candidates =
+      o.candidates != 0
+          ? o.candidates
+          : shortlist_size(sim.protocol, sim.epsilon, stage1_estimate, cells,
+                           static_cast<double>(sim.reports) * (1 - o.share), o.significance);
+  const TwoStagePlan plan =
+      shortlist ? shortlist_plan(shortlist_of(stage1_estimate, candidates), cells, tokens)
+                : TwoStagePlan::from_estimate(stage1_estimate, cells, tokens, candidates);
   const std::vector<uint64_t> stage2_counts = plan.map_counts(stage2);
   uint64_t stage2_reports = 0, other = 0;
   for (std::size_t v = 0; v < stage2_counts.size(); ++v) {
@@ -104,8 +90,10 @@ MemoryArm two_stage_arm(std::string name, std::span<const uint64_t> counts, uint
   description << "cell memory, two stages: " << o.share << " of clients find "
               << (o.source == CandidateSource::kCells ? "each cell's " : "a shortlist of ")
               << candidates << " candidates, the rest report over C(L+1)";
-  return make_arm(std::move(name), ArmKind::kCells, description.str(),
-                  plan.assemble(stage2_estimate, o.stage_two, o.other, stage1_estimate));
+  return make_arm(
+      std::move(name), ArmKind::kCells, description.str(),
+      shortlist ? assemble_shortlist(plan, stage2_estimate, stage1_estimate, o.stage_two, o.other)
+                : plan.assemble(stage2_estimate, o.stage_two, o.other, stage1_estimate));
 }
 
 }  // namespace

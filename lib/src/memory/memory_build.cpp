@@ -121,4 +121,62 @@ Memory memory_from_tally(const Corpus& corpus, const PublicModel& pub,
                 std::move(arms));
 }
 
+Memory memory_from_two_stage_tallies(const Corpus& corpus, const PublicModel& pub,
+                                     const MemoryBuildOptions& options,
+                                     std::span<const uint32_t> shortlist,
+                                     const StageTally& stage_one, const StageTally& stage_two,
+                                     const BuildProgress& progress) {
+  check_public_model(pub, options);
+  const uint32_t cells = pub.codebook.cells(), tokens = pub.vocab.size();
+  const TwoStagePlan plan = shortlist_plan(shortlist, cells, tokens);
+  const auto check_k = [](const StageTally& s, uint32_t k, const std::string& what) {
+    if (s.protocol.params().k != k) {
+      throw Error("memory: task \"" + s.task +
+                  "\" has k = " + std::to_string(s.protocol.params().k) + ", but " + what +
+                  " needs k = " + std::to_string(k) + ".");
+    }
+    if (s.tally.total_reports() == 0)
+      throw Error("memory: task \"" + s.task + "\" has no reports.");
+  };
+  check_k(stage_one, tokens, "stage one (the token alone)");
+  check_k(stage_two, plan.domain(),
+          "stage two over " + std::to_string(cells) + " cells x (a shortlist of " +
+              std::to_string(plan.candidates()) + " + other)");
+  const Clock::time_point start = Clock::now();
+  if (progress) progress("decode", 0, 3);
+  std::vector<MemoryArm> arms = control_arms();
+  arms.push_back(
+      make_arm("ldp_2stage_shortlist", ArmKind::kCells,
+               "cell memory, two stages from the tasks: a shortlist of " +
+                   std::to_string(plan.candidates()) + " tokens from \"" + stage_one.task +
+                   "\", the rest reported over C(L+1) to \"" + stage_two.task + "\"",
+               assemble_shortlist(plan, estimated_counts(stage_two.protocol, stage_two.tally),
+                                  estimated_counts(stage_one.protocol, stage_one.tally),
+                                  CellPostprocess::kProject, OtherMass::kStageOne)));
+  const double decode_seconds = seconds_since(start);
+  if (progress) progress("tuning", 1, 3);
+  const Clock::time_point tuning_start = Clock::now();
+  tune_arms(arms, pub, options, corpus.split_domain(options.split_seed));
+  MemoryInfo info = build_info(corpus, pub, options);
+  info.source = "store";
+  info.epsilon = stage_two.protocol.params().epsilon;
+  info.reports = stage_two.tally.total_reports();
+  info.protocol_id = stage_two.protocol.id();
+  info.default_arm = "ldp_2stage_shortlist";
+  info.settings["store"] = {
+      {"task", stage_two.task},
+      {"params", to_json(stage_two.protocol.params())},
+      {"stage_one",
+       {{"task", stage_one.task},
+        {"params", to_json(stage_one.protocol.params())},
+        {"reports", stage_one.tally.total_reports()}}},
+      {"shortlist", std::vector<uint32_t>(shortlist.begin(), shortlist.end())},
+      {"stage_two_postprocess", "project"},
+      {"other_mass", other_mass_name(OtherMass::kStageOne)}};
+  info.settings["seconds"] = {{"decode", decode_seconds}, {"tune", seconds_since(tuning_start)}};
+  if (progress) progress("done", 3, 3);
+  return Memory(std::move(info), pub.vocab.words(), pub.encoder.embeddings(), pub.codebook,
+                std::move(arms));
+}
+
 }  // namespace residue

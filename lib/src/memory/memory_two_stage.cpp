@@ -7,6 +7,7 @@
 #include <string>
 
 #include "residue/core/error.h"
+#include "residue/protocols/registry.h"
 
 namespace residue {
 
@@ -179,6 +180,58 @@ std::vector<double> TwoStagePlan::assemble(std::span<const double> stage2,
     }
   }
   return table;
+}
+
+uint32_t shortlist_size(const std::string& protocol, double epsilon,
+                        std::span<const double> unigram, uint32_t cells, double reports, double z) {
+  if (unigram.size() < 9) {
+    throw Error(
+        "two_stage: a shortlist of at least 8 tokens needs at least 9 tokens, but there are " +
+        std::to_string(unigram.size()) + ".");
+  }
+  const std::string proxy = protocol == "mss" ? "ss" : protocol;
+  const auto count_sd = [&](uint32_t k) {
+    ProtocolParams params;
+    params.protocol = proxy;
+    params.k = k;
+    params.epsilon = epsilon;
+    const Protocol p = make_protocol(complete_params(params));
+    const std::vector<double> uniform(k, 1.0 / k);
+    return reports * std::sqrt(p.estimator().mean_variance(
+                         uniform, static_cast<uint64_t>(std::max(reports, 1.0))));
+  };
+  return adaptive_shortlist_size(unigram, cells, reports, z, count_sd, 8,
+                                 static_cast<uint32_t>(unigram.size()) - 1);
+}
+
+std::vector<uint32_t> shortlist_of(std::span<const double> unigram, uint32_t size) {
+  const TwoStagePlan one_cell =
+      TwoStagePlan::from_estimate(unigram, 1, static_cast<uint32_t>(unigram.size()), size);
+  const std::span<const uint32_t> chosen = one_cell.candidates_of(0);
+  return {chosen.begin(), chosen.end()};
+}
+
+TwoStagePlan shortlist_plan(std::span<const uint32_t> shortlist, uint32_t cells, uint32_t tokens) {
+  std::vector<uint32_t> every_cell;
+  every_cell.reserve(std::size_t{cells} * shortlist.size());
+  for (uint32_t c = 0; c < cells; ++c)
+    every_cell.insert(every_cell.end(), shortlist.begin(), shortlist.end());
+  return TwoStagePlan(cells, tokens, static_cast<uint32_t>(shortlist.size()),
+                      std::move(every_cell));
+}
+
+std::vector<double> assemble_shortlist(const TwoStagePlan& plan, std::span<const double> stage2,
+                                       std::span<const double> unigram, CellPostprocess postprocess,
+                                       OtherMass other) {
+  if (unigram.size() != plan.tokens()) {
+    throw Error("two_stage: " + std::to_string(unigram.size()) + " stage-one estimates, but " +
+                std::to_string(plan.tokens()) + " tokens.");
+  }
+  std::vector<double> per_cell;
+  per_cell.reserve(std::size_t{plan.cells()} * plan.tokens());
+  for (uint32_t c = 0; c < plan.cells(); ++c)
+    per_cell.insert(per_cell.end(), unigram.begin(), unigram.end());
+  return plan.assemble(stage2, postprocess, other, per_cell);
 }
 
 }  // namespace residue

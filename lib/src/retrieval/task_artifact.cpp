@@ -117,8 +117,8 @@ ParseError in_file(const ParseError& e, const Section& s) {
   return {e.message, s.offset + e.offset};
 }
 
-constexpr std::array<std::string_view, 4> kMemorySections = {"vocabulary", "embeddings",
-                                                             "key options", "codebook"};
+constexpr std::array<std::string_view, 5> kMemorySections = {
+    "vocabulary", "embeddings", "key options", "codebook", "shortlist"};
 constexpr std::array<std::string_view, 2> kVocabSections = {"vocabulary", "candidates"};
 
 template <typename T>
@@ -132,10 +132,49 @@ T read_file(const std::filesystem::path& file, std::string_view what) {
   return std::move(a).value();
 }
 
+std::vector<uint8_t> shortlist_bytes(std::span<const uint32_t> shortlist) {
+  std::vector<uint8_t> out;
+  put_u32(out, static_cast<uint32_t>(shortlist.size()));
+  for (uint32_t t : shortlist) put_u32(out, t);
+  return out;
+}
+
+// The shortlist section against `tokens`: its ids, or a ParseError at the offending field.
+ParseResult<std::vector<uint32_t>> parse_shortlist(Section s, uint32_t tokens) {
+  Cursor r(s.bytes);
+  const std::optional<uint64_t> n = r.uint(4);
+  if (!n || *n == 0 || *n >= tokens || *n != r.left() / 4 || r.left() % 4 != 0) {
+    return ParseError{"shortlist: its size must be in [1, " + std::to_string(tokens) +
+                          ") and the section hold that many uint32 token ids",
+                      s.offset};
+  }
+  std::vector<uint32_t> ids;
+  std::vector<bool> seen(tokens, false);
+  for (uint64_t i = 0; i < *n; ++i) {
+    const std::size_t at = s.offset + r.pos();
+    const auto id = static_cast<uint32_t>(*r.uint(4));
+    if (id >= tokens) {
+      return ParseError{"shortlist: entry " + std::to_string(i) + " is token " +
+                            std::to_string(id) + ", outside [0, " + std::to_string(tokens) + ")",
+                        at};
+    }
+    if (seen[id]) {
+      return ParseError{"shortlist: token " + std::to_string(id) + " is listed twice", at};
+    }
+    seen[id] = true;
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 }  // namespace
 
-MemoryArtifact::MemoryArtifact(Vocabulary vocab, KeyEncoder encoder, Codebook codebook)
-    : vocab_(std::move(vocab)), encoder_(std::move(encoder)), codebook_(std::move(codebook)) {
+MemoryArtifact::MemoryArtifact(Vocabulary vocab, KeyEncoder encoder, Codebook codebook,
+                               std::vector<uint32_t> shortlist)
+    : vocab_(std::move(vocab)),
+      encoder_(std::move(encoder)),
+      codebook_(std::move(codebook)),
+      shortlist_(std::move(shortlist)) {
   if (encoder_.embeddings().rows() != uint64_t{vocab_.size()} + 1) {
     throw Error("memory artifact: the embeddings have " +
                 std::to_string(encoder_.embeddings().rows()) + " rows, but " +
@@ -151,20 +190,45 @@ MemoryArtifact::MemoryArtifact(Vocabulary vocab, KeyEncoder encoder, Codebook co
     throw Error("memory artifact: " + std::to_string(codebook_.cells()) + " cells x " +
                 std::to_string(vocab_.size()) + " tokens do not fit a 32-bit report value.");
   }
+  if (shortlist_.empty()) return;
+  if (shortlist_.size() >= vocab_.size()) {
+    throw Error("memory artifact: a shortlist of " + std::to_string(shortlist_.size()) +
+                " tokens must be shorter than the " + std::to_string(vocab_.size()) + " tokens.");
+  }
+  const auto size = static_cast<uint32_t>(shortlist_.size());
+  shortlist_index_.assign(vocab_.size(), size);
+  for (uint32_t j = 0; j < size; ++j) {
+    const uint32_t t = shortlist_[j];
+    if (t >= vocab_.size() || shortlist_index_[t] != size) {
+      throw Error("memory artifact: shortlist entry " + std::to_string(j) + " (token " +
+                  std::to_string(t) + ") is " +
+                  (t >= vocab_.size() ? "not a token" : "listed twice") + ".");
+    }
+    shortlist_index_[t] = j;
+  }
 }
 
 std::vector<uint8_t> MemoryArtifact::serialize() const {
   std::vector<uint8_t> key;
   put_u32(key, encoder_.options().window);
   put_u32(key, std::bit_cast<uint32_t>(encoder_.options().decay));
-  const std::vector<uint8_t> sections[] = {
+  std::vector<std::vector<uint8_t>> sections = {
       vocabulary_bytes(vocab_), encoder_.embeddings().serialize(), key, codebook_.serialize()};
-  return seal(kMemoryArtifactMagic, sections);
+  // Version 1 stays the format of an artifact without a shortlist: its bytes, and the hash of
+  // every task over it, do not change.
+  if (shortlist_.empty()) return seal(kMemoryArtifactMagic, sections);
+  sections.push_back(shortlist_bytes(shortlist_));
+  return seal(kShortlistArtifactMagic, sections);
 }
 
 ParseResult<MemoryArtifact> MemoryArtifact::parse(std::span<const uint8_t> bytes) {
+  const bool with_shortlist =
+      bytes.size() >= kShortlistArtifactMagic.size() &&
+      std::equal(kShortlistArtifactMagic.begin(), kShortlistArtifactMagic.end(), bytes.begin());
   ParseResult<std::vector<Section>> s =
-      unseal(bytes, kMemoryArtifactMagic, "memory artifact", kMemorySections);
+      with_shortlist ? unseal(bytes, kShortlistArtifactMagic, "memory artifact", kMemorySections)
+                     : unseal(bytes, kMemoryArtifactMagic, "memory artifact",
+                              std::span(kMemorySections).first(4));
   if (!s.ok()) return s.error();
   const std::vector<Section>& section = s.value();
   ParseResult<Vocabulary> vocab = parse_vocabulary(section[0]);
@@ -178,12 +242,19 @@ ParseResult<MemoryArtifact> MemoryArtifact::parse(std::span<const uint8_t> bytes
   }
   ParseResult<Codebook> codebook = Codebook::parse(section[3].bytes);
   if (!codebook.ok()) return in_file(codebook.error(), section[3]);
+  std::vector<uint32_t> shortlist;
+  if (with_shortlist) {
+    ParseResult<std::vector<uint32_t>> ids = parse_shortlist(section[4], vocab.value().size());
+    if (!ids.ok()) return ids.error();
+    shortlist = std::move(ids).value();
+  }
   try {
     KeyEncoder encoder(std::move(embeddings).value(),
                        {.window = static_cast<uint32_t>(*window),
                         .decay = std::bit_cast<float>(static_cast<uint32_t>(*decay))});
-    return MemoryArtifact(std::move(vocab).value(), std::move(encoder),
-                          std::move(codebook).value());
+    // parse_shortlist checked the shortlist: an error here is one of the key options'.
+    return MemoryArtifact(std::move(vocab).value(), std::move(encoder), std::move(codebook).value(),
+                          std::move(shortlist));
   } catch (const Error& e) {
     return ParseError{e.what(), section[2].offset};
   }
@@ -249,7 +320,36 @@ uint32_t memory_value(const MemoryArtifact& artifact, std::span<const std::strin
   if (used < encoder.options().window) history.push_back(encoder.bos());
   for (const std::string& w : words_before.last(used)) history.push_back(vocab.id(w));
   const uint32_t cell = artifact.codebook().cell(encoder.encode(history));
-  return static_cast<uint32_t>(joint_value(cell, vocab.id(next_word), vocab.size()));
+  const uint32_t token = vocab.id(next_word);
+  if (artifact.shortlist().empty()) {
+    return static_cast<uint32_t>(joint_value(cell, token, vocab.size()));
+  }
+  const auto size = static_cast<uint32_t>(artifact.shortlist().size());
+  return static_cast<uint32_t>(joint_value(cell, artifact.shortlist_index(token), size + 1));
+}
+
+uint32_t memory_stage_domain(const MemoryArtifact& artifact, MemoryStage stage) {
+  const bool shortlist = !artifact.shortlist().empty();
+  if (shortlist != (stage == MemoryStage::kShortlist)) {
+    std::string message = "a \"";
+    message += memory_stage_name(stage);
+    message += shortlist
+                   ? "\" memory task needs an artifact without a shortlist (this one has one: "
+                     "it is for stage = \"shortlist\")."
+                   : "\" memory task needs an artifact with a shortlist (`residue memory "
+                     "shortlist` writes one).";
+    throw Error(message);
+  }
+  return stage == MemoryStage::kTokens ? artifact.vocab().size() : artifact.domain();
+}
+
+uint32_t memory_stage_value(const MemoryArtifact& artifact, MemoryStage stage,
+                            std::span<const std::string> words_before, std::string_view next_word) {
+  memory_stage_domain(artifact, stage);  // throws when the artifact does not fit the stage
+  if (stage != MemoryStage::kTokens) return memory_value(artifact, words_before, next_word);
+  if (next_word.empty())
+    throw Error("memory_value: next_word is empty; there is nothing to report.");
+  return artifact.vocab().id(next_word);
 }
 
 std::optional<uint32_t> pick_unit(const VocabArtifact& artifact, std::string_view text, Rng& rng) {

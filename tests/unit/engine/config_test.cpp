@@ -108,6 +108,99 @@ TEST_CASE("the task hash changes with the artifact's bytes", "[engine]") {
   CHECK(one.hash != two.hash);
 }
 
+// The pieces of memory_artifact_bytes(scale) with a shortlist of `shortlist` of its 3 tokens.
+std::vector<uint8_t> shortlist_artifact_bytes(std::vector<uint32_t> shortlist, float scale = 1) {
+  const std::vector<uint8_t> bytes = memory_artifact_bytes(scale);
+  const MemoryArtifact a = MemoryArtifact::parse(bytes).value();
+  return MemoryArtifact(a.vocab(), a.encoder(), a.codebook(), std::move(shortlist)).serialize();
+}
+
+// Stage two ("next", over s.bin, `next_lines`) and stage one ("tokens", over a.bin, k = 3).
+std::string two_stage_lines(const std::string& next_lines) {
+  return "protocol = \"grr\"\nkind = \"memory\"\nartifact = \"s.bin\"\n" + next_lines +
+         "\n[[tasks]]\nname = \"tokens\"\nepsilon = 2\nprotocol = \"grr\"\nkind = \"memory\"\n"
+         "stage = \"tokens\"\nartifact = \"a.bin\"\nk = 3\n";
+}
+
+TEST_CASE("a two-stage memory's tasks: stages, their values, domain ids and shared pieces",
+          "[engine]") {
+  testing::TempDir dir;
+  write_bytes(dir / "a.bin", memory_artifact_bytes());
+  write_bytes(dir / "s.bin", shortlist_artifact_bytes({2, 0}));
+  const DaemonConfig c = load_config(
+      write_config(dir, two_stage_lines("stage = \"shortlist\"\nstage_one = \"tokens\"\nk = 6\n")));
+  REQUIRE(c.tasks.size() == 2);
+  CHECK(c.tasks[0].stage == MemoryStage::kShortlist);
+  CHECK(c.tasks[0].stage_one == "tokens");
+  CHECK(c.tasks[1].stage == MemoryStage::kTokens);
+  std::vector<Task> tasks = {make_task(c.tasks[0], std::nullopt),
+                             make_task(c.tasks[1], std::nullopt)};
+  CHECK(tasks[0].domain_id == "artifact:" + tasks[0].artifact->sha256 + "/shortlist");
+  CHECK(tasks[1].domain_id == "artifact:" + tasks[1].artifact->sha256 + "/tokens");
+  CHECK(tasks[1].stage == MemoryStage::kTokens);
+  CHECK_NOTHROW(check_stage_artifacts(tasks));
+
+  // A joint task over the same artifact keeps the id it had before stages (and its hash).
+  const Task joint =
+      make_task(load_config(write_config(dir,
+                                         "protocol = \"grr\"\nkind = \"memory\"\nartifact = "
+                                         "\"a.bin\"\nk = 6\n"))
+                    .tasks.at(0),
+                std::nullopt);
+  CHECK(joint.domain_id == "artifact:" + tasks[1].artifact->sha256);
+
+  // A shortlist over other pieces than stage one's.
+  write_bytes(dir / "s.bin", shortlist_artifact_bytes({2, 0}, 2));
+  tasks[0] = make_task(c.tasks[0], std::nullopt);
+  CHECK_THROWS_WITH(check_stage_artifacts(tasks),
+                    Catch::Contains("task next: its artifact's public pieces") &&
+                        Catch::Contains("are not those of its stage_one task tokens"));
+}
+
+TEST_CASE("a two-stage memory's configuration errors name the task and the field", "[engine]") {
+  testing::TempDir dir;
+  write_bytes(dir / "a.bin", memory_artifact_bytes());
+  write_bytes(dir / "s.bin", shortlist_artifact_bytes({2, 0}));
+  CHECK_THAT(load_error(dir, two_stage_lines("stage = \"shortlist\"\nk = 6\n")),
+             Catch::Contains("tasks[0] (next): stage_one is missing"));
+  CHECK_THAT(load_error(dir, two_stage_lines("stage = \"shortlist\"\nstage_one = \"nope\"\nk = 6")),
+             Catch::Contains("tasks[0] (next): stage_one = \"nope\" is not a task of this file"));
+  CHECK_THAT(load_error(dir,
+                        "kind = \"memory\"\nartifact = \"a.bin\"\nk = 6\nstage = \"shortlist\""
+                        "\nstage_one = \"next\"\n"),
+             Catch::Contains("stage_one = \"next\" is not a stage-one task"));
+  CHECK_THAT(load_error(dir, two_stage_lines("stage = \"unigram\"\nk = 6\n")),
+             Catch::Contains("tasks[0] (next): stage must be \"joint\", \"tokens\" or "
+                             "\"shortlist\", but is \"unigram\""));
+  CHECK_THAT(load_error(dir, two_stage_lines("stage_one = \"tokens\"\nk = 6\n")),
+             Catch::Contains("stage_one is for stage = \"shortlist\" tasks"));
+  CHECK_THAT(load_error(dir, "kind = \"vocab\"\nartifact = \"a.bin\"\nk = 6\nstage = \"tokens\"\n"),
+             Catch::Contains("tasks[0] (next): stage is for memory tasks"));
+  CHECK_THAT(load_error(dir,
+                        "kind = \"memory\"\nartifact = \"a.bin\"\nk = 3\nstage = \"tokens\"\n"
+                        "corpus = \"brown\"\n"),
+             Catch::Contains("a stage = \"tokens\" task is not built"));
+
+  // What only the artifacts tell: k, and an artifact of the wrong form for the stage.
+  const DaemonConfig wrong_k = load_config(
+      write_config(dir, two_stage_lines("stage = \"shortlist\"\nstage_one = \"tokens\"\nk = 8\n")));
+  CHECK_THROWS_WITH(make_task(wrong_k.tasks.at(0), std::nullopt),
+                    Catch::Contains("task next: k is 8 but the artifact") &&
+                        Catch::Contains("has 6 values (cells x (shortlist + other))"));
+  const DaemonConfig joint_over_shortlist = load_config(
+      write_config(dir, "protocol = \"grr\"\nkind = \"memory\"\nartifact = \"s.bin\"\nk = 6\n"));
+  CHECK_THROWS_WITH(
+      make_task(joint_over_shortlist.tasks.at(0), std::nullopt),
+      Catch::Contains("a \"joint\" memory task needs an artifact without a shortlist"));
+  const DaemonConfig shortlist_over_joint = load_config(write_config(
+      dir,
+      "protocol = \"grr\"\nkind = \"memory\"\nartifact = \"a.bin\"\nk = 6\nstage = "
+      "\"shortlist\"\nstage_one = \"tokens\"\n[[tasks]]\nname = \"tokens\"\nepsilon = 2\n"
+      "kind = \"memory\"\nstage = \"tokens\"\nartifact = \"a.bin\"\nk = 3\n"));
+  CHECK_THROWS_WITH(make_task(shortlist_over_joint.tasks.at(0), std::nullopt),
+                    Catch::Contains("needs an artifact with a shortlist"));
+}
+
 TEST_CASE("a memory or vocab task is built when it names a corpus, and the build keys are checked",
           "[engine]") {
   testing::TempDir dir;

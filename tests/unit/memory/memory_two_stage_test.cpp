@@ -84,5 +84,40 @@ TEST_CASE("two-stage plan refuses bad candidates", "[two_stage]") {
   CHECK_THROWS_WITH(parse_other_mass("all"), Catch::Contains("\"all\""));
 }
 
+TEST_CASE("a shared shortlist is the plan of the unigram repeated in every cell", "[two_stage]") {
+  const std::vector<double> unigram = {1, 9, -3, 9, 4, 0};
+  CHECK(shortlist_of(unigram, 3) == std::vector<uint32_t>{1, 3, 4});  // ties to the lower id
+  CHECK_THROWS_AS(shortlist_of(unigram, 6), Error);
+  std::vector<double> repeated;
+  for (int c = 0; c < 3; ++c) repeated.insert(repeated.end(), unigram.begin(), unigram.end());
+  const TwoStagePlan from_cells = TwoStagePlan::from_estimate(repeated, 3, 6, 3);
+  const TwoStagePlan plan = shortlist_plan(shortlist_of(unigram, 3), 3, 6);
+  const std::vector<double> stage2 = {5, 1, -2, 7, /* */ 0, 3, 3, 2, /* */ 4, 4, -1, 0};
+  for (uint32_t c = 0; c < 3; ++c) {
+    CHECK(std::ranges::equal(plan.candidates_of(c), from_cells.candidates_of(c)));
+  }
+  for (const OtherMass other : {OtherMass::kDrop, OtherMass::kUniform, OtherMass::kStageOne}) {
+    CHECK(assemble_shortlist(plan, stage2, unigram, CellPostprocess::kProject, other) ==
+          from_cells.assemble(stage2, CellPostprocess::kProject, other, repeated));
+  }
+  CHECK_THROWS_WITH(assemble_shortlist(plan, stage2, std::vector<double>(5, 1.0),
+                                       CellPostprocess::kProject, OtherMass::kStageOne),
+                    Catch::Contains("5 stage-one estimates"));
+}
+
+TEST_CASE("the shortlist size grows with the stage-two reports and epsilon", "[two_stage]") {
+  std::vector<double> unigram(200);
+  for (std::size_t t = 0; t < unigram.size(); ++t) unigram[t] = 1e6 / double(t + 1);  // Zipf
+  const uint32_t few = shortlist_size("mss", 2, unigram, 16, 1e5, 0.5);
+  const uint32_t many = shortlist_size("mss", 2, unigram, 16, 1e8, 0.5);
+  const uint32_t wide = shortlist_size("mss", 8, unigram, 16, 1e8, 0.5);
+  CHECK(few >= 8);
+  CHECK(few <= many);
+  CHECK(many <= wide);
+  CHECK(wide <= 199);
+  CHECK_THROWS_WITH(shortlist_size("mss", 2, std::vector<double>(8, 1.0), 16, 1e5, 0.5),
+                    Catch::Contains("at least 9 tokens"));
+}
+
 }  // namespace
 }  // namespace residue

@@ -198,6 +198,108 @@ TEST_CASE("a memory artifact names what is wrong in a well-sealed but bad file",
                     Catch::Contains("dimension 4"));
 }
 
+// A version-2 file: `a`'s sections, then `shortlist` as the shortlist section, sealed.
+std::vector<uint8_t> with_shortlist_section(const MemoryArtifact& a,
+                                            const std::vector<uint8_t>& shortlist) {
+  std::vector<uint8_t> bytes = a.serialize();
+  bytes.resize(bytes.size() - 32);
+  std::copy(kShortlistArtifactMagic.begin(), kShortlistArtifactMagic.end(), bytes.begin());
+  const uint64_t n = shortlist.size();
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<uint8_t>(n >> (8 * i)));
+  bytes.insert(bytes.end(), shortlist.begin(), shortlist.end());
+  bytes.resize(bytes.size() + 32);
+  return resealed(bytes);
+}
+
+std::vector<uint8_t> u32s(std::initializer_list<uint32_t> values) {
+  std::vector<uint8_t> out;
+  for (uint32_t v : values)
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  return out;
+}
+
+TEST_CASE("a memory artifact with a shortlist is version 2 and maps tokens to their index",
+          "[task_artifact]") {
+  const MemoryArtifact joint = random_memory(3);
+  const MemoryArtifact a(joint.vocab(), joint.encoder(), joint.codebook(), {3, 0, 7});
+  const std::vector<uint8_t> bytes = a.serialize();
+  REQUIRE(std::string(bytes.begin(), bytes.begin() + 26) == "residue.memory-artifact.2\n");
+  ParseResult<MemoryArtifact> parsed = MemoryArtifact::parse(bytes);
+  REQUIRE(parsed.ok());
+  const MemoryArtifact& b = parsed.value();
+  CHECK(std::ranges::equal(b.shortlist(), std::vector<uint32_t>{3, 0, 7}));
+  CHECK(b.domain() == 6 * 4);
+  CHECK(b.serialize() == bytes);
+  // Without the shortlist it is the version-1 file again, byte for byte.
+  CHECK(b.without_shortlist().serialize() == joint.serialize());
+  CHECK(joint.shortlist().empty());
+
+  SeededRng rng(9);
+  for (int i = 0; i < 1000; ++i) {
+    const std::vector<std::string> context = random_words(rng.uniform(6), rng);
+    const std::string next = random_words(1, rng)[0];
+    const uint32_t v = memory_value(joint, context, next);
+    const uint32_t token = v % 8, index = token == 3 ? 0 : token == 0 ? 1 : token == 7 ? 2 : 3;
+    REQUIRE(memory_value(b, context, next) == (v / 8) * 4 + index);
+    CHECK(memory_stage_value(b, MemoryStage::kShortlist, context, next) == (v / 8) * 4 + index);
+  }
+}
+
+TEST_CASE("a memory artifact refuses a bad shortlist with its offset", "[task_artifact]") {
+  const MemoryArtifact a = random_memory(4);
+  const std::size_t section = a.serialize().size() - 32 + 8;  // the shortlist's first byte
+  const auto refused = [&](const std::vector<uint8_t>& shortlist, std::size_t offset,
+                           const std::string& message) {
+    const ParseResult<MemoryArtifact> r =
+        MemoryArtifact::parse(with_shortlist_section(a, shortlist));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().offset == offset);
+    CHECK_THAT(r.error().message, Catch::Contains(message));
+  };
+  REQUIRE(MemoryArtifact::parse(with_shortlist_section(a, u32s({2, 5, 1}))).ok());
+  refused(u32s({0}), section, "size must be in [1, 8)");
+  refused(u32s({8, 0, 1, 2, 3, 4, 5, 6, 7}), section, "size must be in [1, 8)");
+  refused(u32s({2, 5}), section, "that many");        // one id short
+  refused(u32s({2, 5, 1, 0}), section, "that many");  // one id too many
+  refused(u32s({3, 5, 8, 1}), section + 8, "token 8, outside [0, 8)");
+  refused(u32s({3, 5, 1, 5}), section + 12, "token 5 is listed twice");
+
+  CHECK_THROWS_WITH(MemoryArtifact(a.vocab(), a.encoder(), a.codebook(), {1, 1}),
+                    Catch::Contains("listed twice"));
+  CHECK_THROWS_WITH(MemoryArtifact(a.vocab(), a.encoder(), a.codebook(), {9}),
+                    Catch::Contains("not a token"));
+  CHECK_THROWS_WITH(MemoryArtifact(a.vocab(), a.encoder(), a.codebook(), {0, 1, 2, 3, 4, 5, 6, 7}),
+                    Catch::Contains("shorter than the 8 tokens"));
+}
+
+TEST_CASE("a memory task's stage picks the value a device reports and is part of its domain id",
+          "[task_artifact]") {
+  const MemoryArtifact joint = random_memory(5);
+  const MemoryArtifact shortlisted(joint.vocab(), joint.encoder(), joint.codebook(), {4, 5});
+  const std::vector<std::string> context = {"new"};
+  CHECK(memory_stage_value(joint, MemoryStage::kTokens, context, "york") == 5);
+  CHECK(memory_stage_value(joint, MemoryStage::kTokens, {}, "zebra") == 7);
+  CHECK(memory_stage_value(joint, MemoryStage::kJoint, context, "york") ==
+        memory_value(joint, context, "york"));
+  CHECK_THROWS_WITH(memory_stage_value(joint, MemoryStage::kTokens, context, ""),
+                    Catch::Contains("next_word is empty"));
+  CHECK(memory_stage_domain(joint, MemoryStage::kJoint) == 6 * 8);
+  CHECK(memory_stage_domain(joint, MemoryStage::kTokens) == 8);
+  CHECK(memory_stage_domain(shortlisted, MemoryStage::kShortlist) == 6 * 3);
+  CHECK_THROWS_WITH(memory_stage_domain(joint, MemoryStage::kShortlist),
+                    Catch::Contains("needs an artifact with a shortlist"));
+  CHECK_THROWS_WITH(memory_stage_value(shortlisted, MemoryStage::kTokens, context, "york"),
+                    Catch::Contains("without a shortlist"));
+
+  // A joint task's id is what it was before stages: stored data keeps its hash.
+  CHECK(artifact_domain_id("ab12") == "artifact:ab12");
+  CHECK(artifact_domain_id("ab12", MemoryStage::kTokens) == "artifact:ab12/tokens");
+  CHECK(artifact_domain_id("ab12", MemoryStage::kShortlist) == "artifact:ab12/shortlist");
+  for (const MemoryStage s : {MemoryStage::kJoint, MemoryStage::kTokens, MemoryStage::kShortlist})
+    CHECK(parse_memory_stage(memory_stage_name(s)) == s);
+  CHECK_FALSE(parse_memory_stage("unigram"));
+}
+
 TEST_CASE("a vocab artifact survives the round trip and refuses bad bytes", "[task_artifact]") {
   const VocabArtifact a = small_vocab();
   const std::vector<uint8_t> bytes = a.serialize();
@@ -243,6 +345,10 @@ TEST_CASE("the fuzz seeds of whole files are valid artifacts", "[task_artifact]"
     return std::vector<uint8_t>(bytes.begin() + 1, bytes.end());
   };
   CHECK(MemoryArtifact::parse(seed("memory_file")).ok());
+  const ParseResult<MemoryArtifact> shortlist =
+      MemoryArtifact::parse(seed("memory_shortlist_file"));
+  REQUIRE(shortlist.ok());
+  CHECK_FALSE(shortlist.value().shortlist().empty());
   CHECK(VocabArtifact::parse(seed("vocab_file")).ok());
 }
 

@@ -7,6 +7,8 @@
 //   MemoryBuildOptions options{.data_dir = dir};
 //   PublicModel pub = build_public_model(corpus, options.public_options);
 //   Memory m = memory_from_tally(corpus, pub, options, task.protocol, tally, "memory");
+//   Memory two = memory_from_two_stage_tallies(corpus, pub, options, shortlist,
+//                                              {"tokens", p1, tally1}, {"next", p2, tally2});
 //
 // Reentrant; runs FAISS and the tuning workers (set_search_threads()).
 #pragma once
@@ -22,6 +24,7 @@
 #include "residue/memory/memory_builder.h"
 #include "residue/memory/memory_setup.h"
 #include "residue/memory/memory_tuning.h"
+#include "residue/memory/memory_two_stage.h"
 #include "residue/protocols/protocol.h"
 #include "residue/protocols/tally.h"
 #include "residue/retrieval/corpus.h"
@@ -70,5 +73,25 @@ Memory memory_from_tally(const Corpus& corpus, const PublicModel& pub,
                          const MemoryBuildOptions& options, const Protocol& protocol,
                          const Tally& tally, const std::string& task,
                          const BuildProgress& progress = {});
+
+/// One task of a deployed two-stage memory, as a build reads it.
+struct StageTally {
+  std::string task;
+  const Protocol& protocol;
+  const Tally& tally;
+};
+
+/// The memory of the two-stage shortlist protocol deployed as two tasks (source "store"):
+/// stage one (k = tokens) reported the next token alone, stage two (k = cells x (L + 1))
+/// reported cell * (L + 1) + the token's index in `shortlist`, or L. Arms base, uniform and
+/// ldp_2stage_shortlist (default): stage two's estimate Norm-Sub per cell, each cell's "other"
+/// mass spread by stage one's unigram estimate (assemble_shortlist), exactly as the
+/// simulation's arm of that name. Throws Error when a k does not fit `pub` and the shortlist,
+/// or a stage has no reports.
+Memory memory_from_two_stage_tallies(const Corpus& corpus, const PublicModel& pub,
+                                     const MemoryBuildOptions& options,
+                                     std::span<const uint32_t> shortlist,
+                                     const StageTally& stage_one, const StageTally& stage_two,
+                                     const BuildProgress& progress = {});
 
 }  // namespace residue

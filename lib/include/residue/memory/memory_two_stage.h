@@ -11,12 +11,24 @@
 //   std::vector<double> table = plan.assemble(stage2_counts, CellPostprocess::kProject,
 //                                             OtherMass::kStageOne, stage1_counts);
 //
+// The shortlist design (stage one reports the token alone; every cell shares one shortlist) is
+// deployed as two tasks (docs/memory.md, "Deployment: the two-stage shortlist"); the functions
+// after TwoStagePlan are the steps the simulation, `residue memory shortlist` and the builds of
+// stage two share:
+//
+//   uint32_t L = shortlist_size("mss", eps, unigram, 16, expected_reports, 0.5);
+//   TwoStagePlan plan = shortlist_plan(shortlist_of(unigram, L), 16, vocab.size());
+//   std::vector<double> table = assemble_shortlist(plan, stage2_counts, unigram,
+//                                                  CellPostprocess::kProject,
+//                                                  OtherMass::kStageOne);
+//
 // Immutable: thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -88,5 +100,26 @@ class TwoStagePlan {
   std::vector<uint32_t> candidate_tokens_;
   std::vector<uint32_t> index_;  // cells x tokens: candidate index, or candidates_ for "other"
 };
+
+/// adaptive_shortlist_size with the stage-two noise of `protocol` at `epsilon` over
+/// cells x (L + 1) values for `reports` expected stage-two reports (MSS through Subset
+/// Selection's closed-form variance, "ss", which MSS is within its inflation bound of), L
+/// between 8 and unigram.size() - 1: how L is chosen before stage two starts.
+uint32_t shortlist_size(const std::string& protocol, double epsilon,
+                        std::span<const double> unigram, uint32_t cells, double reports, double z);
+
+/// The `size` tokens with the largest estimates of `unigram` (estimated counts of every token),
+/// largest first, ties to the lower id: the shortlist, as TwoStagePlan::from_estimate picks a
+/// cell's candidates. Throws Error unless size is in [1, unigram.size()).
+std::vector<uint32_t> shortlist_of(std::span<const double> unigram, uint32_t size);
+
+/// The plan of one shortlist shared by every cell. Throws Error as TwoStagePlan's constructor.
+TwoStagePlan shortlist_plan(std::span<const uint32_t> shortlist, uint32_t cells, uint32_t tokens);
+
+/// The memory table (cells x tokens) of the shortlist design: plan.assemble() with stage one's
+/// unigram estimate (tokens estimated counts) repeated in every cell as its stage-one estimate.
+std::vector<double> assemble_shortlist(const TwoStagePlan& plan, std::span<const double> stage2,
+                                       std::span<const double> unigram, CellPostprocess postprocess,
+                                       OtherMass other);
 
 }  // namespace residue
