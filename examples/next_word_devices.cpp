@@ -1,10 +1,12 @@
 // Simulated phones on a memory task (scripts/demo, part 2): each document of the corpus's client
-// split (docs/memory.md, "The pieces") is one device's typing. A device is a residue::Client with
-// its own state directory; it records every word it typed with the words before it in the
-// sentence (record_sentence_start / record_context: the key, the cell and the randomized report
-// are computed on the device, from the task's artifact) and uploads with flush(). Devices run
-// on every core at once.
-//   next_word_devices URL TOKEN TASK STATE_ROOT CORPUS_DIR [SPLIT_SEED] [MAX_EPSILON]
+// split (docs/memory.md, "The pieces"; split seed 1, residued's default) is one device's typing.
+// A device is a residue::Client with its own state directory; it records every word it typed
+// with the words before it in the sentence (record_sentence_start / record_context: what is
+// reported, the token or the (cell, token) value of the task's stage, and its randomization are
+// computed on the device, from the task's artifact) and uploads with flush(). Devices run on
+// every core at once. FIRST and END pick documents [FIRST, END) of the split (default: all), so
+// that each device joins one stage of a two-stage memory.
+//   next_word_devices URL TOKEN TASK STATE_ROOT CORPUS_DIR [FIRST END]
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,22 +67,30 @@ bool run_device(const residue::ClientOptions& options, const residue::Document& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 6 || argc > 8) {
-    std::fprintf(stderr,
-                 "usage: %s URL TOKEN TASK STATE_ROOT CORPUS_DIR [SPLIT_SEED] [MAX_EPSILON]\n",
-                 argv[0]);
+  if (argc != 6 && argc != 8) {
+    std::fprintf(stderr, "usage: %s URL TOKEN TASK STATE_ROOT CORPUS_DIR [FIRST END]\n", argv[0]);
     return 2;
   }
-  const uint64_t split_seed = argc > 6 ? std::strtoull(argv[6], nullptr, 10) : 1;
   std::vector<residue::Document> devices;
   try {
-    devices = residue::Corpus::load(argv[5], "learned").split_domain(split_seed).client;
+    devices = residue::Corpus::load(argv[5], "learned").split_domain(1).client;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
+  if (argc == 8) {
+    const std::size_t first = std::strtoul(argv[6], nullptr, 10);
+    const std::size_t end = std::strtoul(argv[7], nullptr, 10);
+    if (first >= end || end > devices.size()) {
+      std::fprintf(stderr, "FIRST END: %s %s is not a range of the %zu documents\n", argv[6],
+                   argv[7], devices.size());
+      return 2;
+    }
+    devices = {devices.begin() + static_cast<std::ptrdiff_t>(first),
+               devices.begin() + static_cast<std::ptrdiff_t>(end)};
+  }
   residue::ClientOptions base{.url = argv[1], .token = argv[2], .task = argv[3]};
-  base.max_epsilon = argc > 7 ? std::strtod(argv[7], nullptr) : 8.0;
+  base.max_epsilon = 8;  // the app's bound: the demo's tasks publish at most 8
   const std::filesystem::path root = argv[4];
 
   Totals totals;

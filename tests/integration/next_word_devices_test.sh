@@ -38,6 +38,17 @@ fi
 counted=$(curl -sf "${auth[@]}" "$url/v1/tasks/next/estimates?top=1" | json 'd["reports"]')
 [ "$counted" = "$recorded" ] || fail "the daemon counts $counted reports, the devices sent $recorded"
 
+# FIRST END: one device of the three; a range outside the split is refused before any report.
+"$devices" "$url" "$token" next "$work/one" "$tiny" 2 3 >"$work/one.out" ||
+  fail "next_word_devices 2 3: $(cat "$work/one.out")"
+read -r one_device one_recorded < <(awk '{ print $1, $4 }' "$work/one.out")
+[ "$one_device" = 1 ] || fail "FIRST END 2 3 ran $one_device devices"
+recorded=$((recorded + one_recorded))
+if "$devices" "$url" "$token" next "$work/none" "$tiny" 2 4 2>"$work/range.err"; then
+  fail "next_word_devices accepted documents 2 to 4 of 3"
+fi
+grep -q "is not a range of the 3 documents" "$work/range.err" || fail "$(cat "$work/range.err")"
+
 # A read token may not build; the admin token may, and the build reads every report.
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '' "${auth[@]}" "$url/v1/tasks/next/build")" = 403 ] ||
   fail "a report/read token queued a build"
