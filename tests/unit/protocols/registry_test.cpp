@@ -52,7 +52,7 @@ TEST_CASE("unknown protocols are named in the error with the known ones", "[regi
 TEST_CASE("protocol params round-trip through JSON with their versioned id", "[registry]") {
   const ProtocolParams p = complete_params({.protocol = "mss", .k = 100, .epsilon = 1.5});
   const nlohmann::json j = to_json(p);
-  CHECK(j["id"] == "residue.mss.2");
+  CHECK(j["id"] == "residue.mss.3");
   CHECK(params_from_json(j) == p);
   nlohmann::json bad = j;
   bad["id"] = "residue.mss.0";
