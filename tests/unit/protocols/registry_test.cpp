@@ -57,6 +57,10 @@ TEST_CASE("protocol params round-trip through JSON with their versioned id", "[r
   nlohmann::json bad = j;
   bad["id"] = "residue.mss.0";
   CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("residue.mss.0"));
+  // Version 2 drew other subsets from the same stream (Floyd's algorithm): a daemon holding a
+  // version-2 task refuses it at startup rather than mixing the two.
+  bad["id"] = "residue.mss.2";
+  CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("residue.mss.3"));
   bad = j;
   bad.erase("k");
   CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("\"k\""));
