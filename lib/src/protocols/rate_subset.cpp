@@ -52,21 +52,23 @@ bool rate_subset_pays(uint32_t k, uint32_t count) {
 }
 
 // Draws the smaller side, `drawn` of the k - 1 others, in two steps that treat them alike:
-//   1. each joins independently with probability a / 2^b, the multiple of 2^-kRateBits nearest
-//      drawn / (k - 1) (in lowest terms): b words give 64 such bits, OR-ing in a word where a
-//      has a one and AND-ing where it has a zero, from its lowest bit up;
+//   1. each joins independently with probability a / 2^b, the largest multiple of 2^-kRateBits
+//      not above drawn / (k - 1) (in lowest terms): b words give 64 such bits, OR-ing in a
+//      word where a has a one and AND-ing where it has a zero, from its lowest bit up;
 //   2. uniform draws over the others, each moving its pick if it is on the wrong side, until
 //      exactly `drawn` are in: a uniform non-member joins (or member leaves) at a time.
 // Any permutation of the others maps the distribution of either step's result to itself, so
-// the result, always of size `drawn`, is a uniform drawn-subset: exactly the mechanism. Step 2
-// moves about sqrt(drawn) others; a draw moves its pick with probability at least 1/16 (at
-// least 1/2 when joining, the usual case), since the drawn side is 1/16 to 1/2 of the others.
+// the result, always of size `drawn`, is a uniform drawn-subset: exactly the mechanism.
+// Rounding the rate down makes step 2 mostly join, where a draw moves its pick with
+// probability at least 1/2 (the drawn side is at most half the others); a leave waits for a
+// member, as rare as 1/16 of the draws. Step 2 moves about (drawn - a (k - 1) / 2^b) +
+// sqrt(drawn) others.
 void draw_others_by_rate(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
                          std::vector<uint32_t>& items) {
   const uint32_t others = k - 1, drawn = drawn_side(others, count);
   const bool complement = drawn != count;
   const uint64_t scale = uint64_t{1} << kRateBits;
-  uint64_t a = (2 * uint64_t{drawn} * scale + others) / (2 * uint64_t{others});  // in [1, 8]
+  uint64_t a = uint64_t{drawn} * scale / others;  // in [1, 8]
   const int rate_bits = kRateBits - std::countr_zero(a);
   a >>= std::countr_zero(a);
 
