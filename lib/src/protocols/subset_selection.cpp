@@ -175,6 +175,7 @@ void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, 
   const uint32_t m = rates.universe, omega = rates.subset_size;
   const bool include_value = rng.bernoulli(rates.p, rates.not_p);
   const uint32_t count = include_value ? omega - 1 : omega;
+  // The random bitmap takes a quarter of Floyd's words at eps ~ 1 (docs/protocols/ss.md).
   if (rate_subset_pays(m, count)) {
     draw_others_by_rate(m, value, count, include_value, rng, items);
   } else {

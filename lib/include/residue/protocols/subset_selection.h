@@ -55,8 +55,9 @@ void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, 
 
 /// Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
 /// uniformly from [0, k) \ {value}, by Floyd's algorithm (one word a pick). The sampling core
-/// of the unary encodings, and of Subset Selection for its sparse or nearly full subsets. O(count log count) when sparse, O(count + k / 64) when dense; allocation-free
-/// once `items` has grown. REQUIRES: value < k, count <= k - 1.
+/// of the unary encodings, and of Subset Selection for its sparse or nearly full subsets.
+/// O(count log count) when sparse, O(count + k / 64) when dense; allocation-free once `items`
+/// has grown. REQUIRES: value < k, count <= k - 1.
 void draw_distinct_others(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
                           std::vector<uint32_t>& items);
 
