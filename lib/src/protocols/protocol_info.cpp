@@ -9,10 +9,12 @@ namespace residue {
 namespace {
 
 // One row per protocol. Bump `version` whenever the protocol's report bits change
-// (version 2 of ss and mss: a single position is sent in ceil(log2 m) bits, no flag).
+// (version 2 of ss and mss: a single position is sent in ceil(log2 m) bits, no flag; version 3:
+// a subset of 1/16 to 15/16 of the universe is drawn from a random bitmap, not Floyd's
+// algorithm, so a given random stream draws another subset).
 constexpr ProtocolInfo kProtocols[] = {
-    {"mss", 2, "ModularSubsetSelection: a residue per report, least-squares decode", "mss"},
-    {"ss", 2, "Subset Selection: the accuracy-optimal baseline", "subset_selection"},
+    {"mss", 3, "ModularSubsetSelection: a residue per report, least-squares decode", "mss"},
+    {"ss", 3, "Subset Selection: the accuracy-optimal baseline", "subset_selection"},
     {"grr", 1, "k-ary randomized response: the value or a uniform other one", "grr"},
     {"sue", 1, "symmetric unary encoding (basic one-time RAPPOR)", "unary"},
     {"oue", 1, "optimized unary encoding", "unary"},

@@ -7,6 +7,7 @@
 
 #include "protocols/protocol_setup.h"
 #include "protocols/pure_estimator.h"
+#include "protocols/rate_subset.h"
 #include "protocols/registry_internal.h"
 #include "residue/core/error.h"
 
@@ -173,7 +174,13 @@ void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, 
                              std::vector<uint32_t>& items) {
   const uint32_t m = rates.universe, omega = rates.subset_size;
   const bool include_value = rng.bernoulli(rates.p, rates.not_p);
-  draw_distinct_others(m, value, include_value ? omega - 1 : omega, include_value, rng, items);
+  const uint32_t count = include_value ? omega - 1 : omega;
+  // The random bitmap takes a quarter of Floyd's words at eps ~ 1 (docs/protocols/ss.md).
+  if (rate_subset_pays(m, count)) {
+    draw_others_by_rate(m, value, count, include_value, rng, items);
+  } else {
+    draw_distinct_others(m, value, count, include_value, rng, items);
+  }
 }
 
 double subset_selection_log_probability(const SubsetSelectionRates& rates,

@@ -52,11 +52,15 @@ TEST_CASE("unknown protocols are named in the error with the known ones", "[regi
 TEST_CASE("protocol params round-trip through JSON with their versioned id", "[registry]") {
   const ProtocolParams p = complete_params({.protocol = "mss", .k = 100, .epsilon = 1.5});
   const nlohmann::json j = to_json(p);
-  CHECK(j["id"] == "residue.mss.2");
+  CHECK(j["id"] == "residue.mss.3");
   CHECK(params_from_json(j) == p);
   nlohmann::json bad = j;
   bad["id"] = "residue.mss.0";
   CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("residue.mss.0"));
+  // Version 2 drew other subsets from the same stream (Floyd's algorithm): a daemon holding a
+  // version-2 task refuses it at startup rather than mixing the two.
+  bad["id"] = "residue.mss.2";
+  CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("residue.mss.3"));
   bad = j;
   bad.erase("k");
   CHECK_THROWS_WITH(params_from_json(bad), Catch::Contains("\"k\""));

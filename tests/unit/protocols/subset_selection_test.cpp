@@ -60,28 +60,31 @@ TEST_CASE("ss expected estimate equals the true frequency exactly", "[ss]") {
 }
 
 TEST_CASE("ss sampler follows the mechanism's exact probabilities", "[ss][privacy]") {
-  // Chi-square goodness of fit over all C(6,2) = 15 subsets for two inputs; the critical
-  // value is at alpha = 1e-6, so a correct sampler fails this with probability 1e-6 per input.
-  const Protocol p = ss(6, std::log(2.0));
+  // Chi-square goodness of fit over all C(6,2) = C(6,4) = 15 subsets for two inputs; the
+  // critical value is at alpha = 1e-6, so a correct sampler fails this with probability 1e-6
+  // per input. Subset size 4 draws the left-out side (rate_subset.cpp).
   SeededRng rng(2024);
   constexpr int kDraws = 200000;
-  for (uint32_t x : {0u, 3u}) {
-    std::map<std::vector<uint32_t>, int> seen;
-    Report r;
-    for (int i = 0; i < kDraws; ++i) {
-      p.encoder().encode(x, rng, r);
-      ++seen[r.items];
+  for (const uint32_t omega : {2u, 4u}) {
+    const Protocol p = ss(6, std::log(2.0), {omega});
+    for (uint32_t x : {0u, 3u}) {
+      std::map<std::vector<uint32_t>, int> seen;
+      Report r;
+      for (int i = 0; i < kDraws; ++i) {
+        p.encoder().encode(x, rng, r);
+        ++seen[r.items];
+      }
+      double chi2 = 0;
+      int cells = 0;
+      testing::for_each_report(p.shape(), [&](const Report& s) {
+        const double e = kDraws * p.encoder().probability(s, x);
+        const double d = seen[s.items] - e;
+        chi2 += d * d / e;
+        ++cells;
+      });
+      CHECK(seen.size() == 15);
+      CHECK(chi2 < testing::chi_square_critical(cells - 1, 1e-6));
     }
-    double chi2 = 0;
-    int cells = 0;
-    testing::for_each_report(p.shape(), [&](const Report& s) {
-      const double e = kDraws * p.encoder().probability(s, x);
-      const double d = seen[s.items] - e;
-      chi2 += d * d / e;
-      ++cells;
-    });
-    CHECK(seen.size() == 15);
-    CHECK(chi2 < testing::chi_square_critical(cells - 1, 1e-6));
   }
 }
 
@@ -105,10 +108,18 @@ TEST_CASE("ss never draws the true value as a filler", "[ss][privacy]") {
   CHECK(std::abs(static_cast<double>(hits) / kDraws - rates.p) < 5e-3);
 }
 
-TEST_CASE("ss sampler stays sorted and in range on both of its paths", "[ss]") {
+TEST_CASE("ss sampler stays sorted and in range on every path", "[ss]") {
+  // Floyd (few, sparse, nearly full) and the bitmap (rate_subset.cpp: members or the left-out
+  // side drawn; a partial last word at m = 1000).
   SeededRng rng(3);
-  for (const auto& [m, w] : std::vector<std::pair<uint32_t, uint32_t>>{
-           {100000, 3}, {100000, 4000}, {70, 20}, {2, 1}, {1000, 999}}) {
+  for (const auto& [m, w] : std::vector<std::pair<uint32_t, uint32_t>>{{100000, 3},
+                                                                       {100000, 4000},
+                                                                       {70, 20},
+                                                                       {2, 1},
+                                                                       {1000, 999},
+                                                                       {1000, 300},
+                                                                       {1000, 700},
+                                                                       {100000, 40000}}) {
     const SubsetSelectionRates rates = subset_selection_rates(m, w, 1.0);
     std::vector<uint32_t> items;
     for (int i = 0; i < 50; ++i) {

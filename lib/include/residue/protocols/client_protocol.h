@@ -17,7 +17,7 @@ namespace residue {
 
 struct ClientProtocol {
   ProtocolParams params;
-  std::string id;  ///< versioned, e.g. "residue.mss.2"
+  std::string id;  ///< versioned, e.g. "residue.mss.3"
   ReportShape shape;
   std::shared_ptr<const Encoder> encoder;
 };

@@ -49,14 +49,15 @@ SubsetSelectionRates subset_selection_rates(uint32_t m, uint32_t omega, double e
 uint32_t optimal_subset_size(uint32_t m, double epsilon);
 
 /// Draws the subset for `value` (< m) into `items`, sorted ascending. Allocation-free once
-/// `items` has capacity omega. O(omega + m / 64).
+/// `items` has capacity omega + 8. O(omega + m / 64).
 void sample_subset_selection(const SubsetSelectionRates& rates, uint32_t value, Rng& rng,
                              std::vector<uint32_t>& items);
 
 /// Writes into `items`, sorted: `value` if `include_value`, plus `count` distinct values drawn
-/// uniformly from [0, k) \ {value}. The sampling core of Subset Selection and of the unary
-/// encodings. O(count log count) when sparse, O(count + k / 64) when dense; allocation-free
-/// once `items` has grown. REQUIRES: value < k, count <= k - 1.
+/// uniformly from [0, k) \ {value}, by Floyd's algorithm (one word a pick). The sampling core
+/// of the unary encodings, and of Subset Selection for its sparse or nearly full subsets.
+/// O(count log count) when sparse, O(count + k / 64) when dense; allocation-free once `items`
+/// has grown. REQUIRES: value < k, count <= k - 1.
 void draw_distinct_others(uint32_t k, uint32_t value, uint32_t count, bool include_value, Rng& rng,
                           std::vector<uint32_t>& items);
 
