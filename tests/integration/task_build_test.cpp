@@ -94,6 +94,49 @@ std::string url_encoded(const std::string& text) {
   return httplib::detail::encode_query_param(text);
 }
 
+// `residue memory build --data (the daemon's store) --task next ARGS...`, whose answer to "the
+// city" (top 8) must be what residued `served` (everything but "build"); the memory file.
+std::string offline_memory(const DaemonProcess& daemon, const TempDir& dir, const JsonReply& served,
+                           const std::vector<std::string>& args) {
+  const std::string file = (dir / "next.memory").string();
+  std::vector<std::string> build = {"memory", "build", "--data", daemon.data_dir().string(),
+                                    "--task", "next",  "--out",  file};
+  build.insert(build.end(), args.begin(), args.end());
+  tool(build, dir);
+  const nlohmann::json offline = nlohmann::json::parse(tool(
+      {"memory", "query", "--memory", file, "--context", "the city", "--top", "8", "--json"}, dir));
+  nlohmann::json answer = served.body;
+  answer.erase("build");
+  CHECK(answer == offline);
+  CHECK(answer.at("top").size() == 8);
+  return file;
+}
+
+// Every position of the tiny corpus, `rounds` times, from one device of `task` on the C ABI;
+// the number of reports.
+uint64_t record_tiny_corpus(const DaemonProcess& daemon, const std::filesystem::path& state,
+                            const char* task, int rounds) {
+  residue_client_t* c = open_c_client(daemon, state, task);
+  uint64_t recorded = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (const std::vector<std::string>& sentence : tiny_sentences()) {
+      REQUIRE(residue_client_record_sentence_start(c, sentence[0].c_str()) == RESIDUE_OK);
+      std::vector<const char*> before = {sentence[0].c_str()};
+      for (std::size_t i = 1; i < sentence.size(); ++i) {
+        REQUIRE(residue_client_record_context(c, before.data(), before.size(),
+                                              sentence[i].c_str()) == RESIDUE_OK);
+        before.push_back(sentence[i].c_str());
+      }
+      recorded += sentence.size();
+    }
+  }
+  uint64_t uploaded = 0;
+  REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
+  CHECK(uploaded == recorded);
+  residue_client_destroy(c);
+  return recorded;
+}
+
 TEST_CASE(
     "devices report a memory task through the C ABI, and residued builds it and serves the "
     "offline tool's next-token distribution",
@@ -123,29 +166,16 @@ TEST_CASE(
   CHECK(none.status == 503);
   CHECK_THAT(none.body.at("error").get<std::string>(), Catch::Contains("no reports yet"));
 
-  // Every position of the tiny corpus, 30 times, from one device on the C ABI.
-  residue_client_t* c = open_c_client(daemon, dir / "device", "next");
-  uint64_t recorded = 0;
-  for (int round = 0; round < 30; ++round) {
-    for (const std::vector<std::string>& sentence : tiny_sentences()) {
-      REQUIRE(residue_client_record_sentence_start(c, sentence[0].c_str()) == RESIDUE_OK);
-      std::vector<const char*> before = {sentence[0].c_str()};
-      for (std::size_t i = 1; i < sentence.size(); ++i) {
-        REQUIRE(residue_client_record_context(c, before.data(), before.size(),
-                                              sentence[i].c_str()) == RESIDUE_OK);
-        before.push_back(sentence[i].c_str());
-      }
-      recorded += sentence.size();
-    }
-  }
   // An empty context, or an empty word in it, is refused and records nothing.
+  residue_client_t* c = open_c_client(daemon, dir / "refused", "next");
   const char* bad[] = {"the", ""};
   CHECK(residue_client_record_context(c, bad, 2, "city") == RESIDUE_E_INVALID);
   CHECK(residue_client_record_context(c, bad, 0, "city") == RESIDUE_E_INVALID);
-  uint64_t uploaded = 0;
-  REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
-  CHECK(uploaded == recorded);
+  uint64_t queued = 0;
+  REQUIRE(residue_client_flush(c, &queued, nullptr) == RESIDUE_OK);
+  CHECK(queued == 0);
   residue_client_destroy(c);
+  const uint64_t recorded = record_tiny_corpus(daemon, dir / "device", "next", 30);
 
   REQUIRE(post_build(daemon, kAdminToken, "next").status == 202);
   const nlohmann::json built = wait_for_build(daemon, "next", 1, 1);
@@ -164,21 +194,10 @@ TEST_CASE(
                  Catch::Contains("residue_build_running{task=\"next\"} 0"));
 
   // The offline tool on the same store, with the same public sizes.
-  std::vector<std::string> build = {"memory", "build", "--data", daemon.data_dir().string(),
-                                    "--task", "next",  "--out",  (dir / "next.memory").string()};
-  build.insert(build.end(), sizes.begin(), sizes.end());
-  tool(build, dir);
-  const nlohmann::json offline =
-      nlohmann::json::parse(tool({"memory", "query", "--memory", (dir / "next.memory").string(),
-                                  "--context", "the city", "--top", "8", "--json"},
-                                 dir));
-  nlohmann::json answer = served.body;
-  answer.erase("build");
-  CHECK(answer == offline);
-  CHECK(answer.at("top").size() == 8);
+  const std::string offline = offline_memory(daemon, dir, served, sizes);
   // The build's test perplexity is `residue memory eval`'s for the base LM and the served arm.
-  const nlohmann::json eval = nlohmann::json::parse(
-      tool({"memory", "eval", "--memory", (dir / "next.memory").string(), "--json"}, dir));
+  const nlohmann::json eval =
+      nlohmann::json::parse(tool({"memory", "eval", "--memory", offline, "--json"}, dir));
   const nlohmann::json& scored = built.at("last_good").at("test_perplexity");
   const auto eval_arm = [&](const std::string& name) {
     for (const nlohmann::json& a : eval.at("arms")) {
@@ -199,31 +218,6 @@ TEST_CASE(
                                  dir));
   CHECK(load.at("accepted_reports") == 1000);
   REQUIRE(daemon.stop() == 0);
-}
-
-// Every position of the tiny corpus, `rounds` times, from one device of `task` on the C ABI;
-// the number of reports.
-uint64_t record_tiny_corpus(const DaemonProcess& daemon, const std::filesystem::path& state,
-                            const char* task, int rounds) {
-  residue_client_t* c = open_c_client(daemon, state, task);
-  uint64_t recorded = 0;
-  for (int round = 0; round < rounds; ++round) {
-    for (const std::vector<std::string>& sentence : tiny_sentences()) {
-      REQUIRE(residue_client_record_sentence_start(c, sentence[0].c_str()) == RESIDUE_OK);
-      std::vector<const char*> before = {sentence[0].c_str()};
-      for (std::size_t i = 1; i < sentence.size(); ++i) {
-        REQUIRE(residue_client_record_context(c, before.data(), before.size(),
-                                              sentence[i].c_str()) == RESIDUE_OK);
-        before.push_back(sentence[i].c_str());
-      }
-      recorded += sentence.size();
-    }
-  }
-  uint64_t uploaded = 0;
-  REQUIRE(residue_client_flush(c, &uploaded, nullptr) == RESIDUE_OK);
-  CHECK(uploaded == recorded);
-  residue_client_destroy(c);
-  return recorded;
 }
 
 TEST_CASE(
@@ -294,21 +288,10 @@ TEST_CASE(
       get_json(*analyst, "/v1/tasks/next/memory/next?top=8&context=" + url_encoded("the city"));
   REQUIRE(served.status == 200);
 
-  std::vector<std::string> build = {
-      "memory",     "build",     "--data",      daemon.data_dir().string(),
-      "--task",     "next",      "--stage-one", "tokens",
-      "--artifact", shortlisted, "--out",       (dir / "next.memory").string()};
-  build.insert(build.end(), sizes.begin(), sizes.end());
-  tool(build, dir);
-  const nlohmann::json offline =
-      nlohmann::json::parse(tool({"memory", "query", "--memory", (dir / "next.memory").string(),
-                                  "--context", "the city", "--top", "8", "--json"},
-                                 dir));
-  nlohmann::json answer = served.body;
-  answer.erase("build");
-  CHECK(answer == offline);
-  CHECK(answer.at("arm") == "ldp_2stage_shortlist");
-  CHECK(answer.at("top").size() == 8);
+  std::vector<std::string> args = {"--stage-one", "tokens", "--artifact", shortlisted};
+  args.insert(args.end(), sizes.begin(), sizes.end());
+  offline_memory(daemon, dir, served, args);
+  CHECK(served.body.at("arm") == "ldp_2stage_shortlist");
   REQUIRE(daemon.stop() == 0);
 }
 

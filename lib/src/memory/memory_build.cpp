@@ -84,6 +84,35 @@ void tune_arms(std::vector<MemoryArm>& arms, const PublicModel& pub,
   for (MemoryArm& arm : arms) tune_arm(arm, scored, options.grid, options.threads);
 }
 
+namespace {
+
+// A store memory: `arms` (decoded since `start`) tuned, served by `default_arm`, with the
+// served task's protocol and reports and `store` (what it was built from) in its settings.
+Memory store_memory(std::vector<MemoryArm> arms, Clock::time_point start, const Corpus& corpus,
+                    const PublicModel& pub, const MemoryBuildOptions& options,
+                    const StageTally& served, std::string default_arm, nlohmann::json store,
+                    const BuildProgress& progress) {
+  const double decode_seconds = seconds_since(start);
+  if (progress) progress("tuning", 1, 3);
+  const Clock::time_point tuning_start = Clock::now();
+  tune_arms(arms, pub, options, corpus.split_domain(options.split_seed));
+  MemoryInfo info = build_info(corpus, pub, options);
+  info.source = "store";
+  info.epsilon = served.protocol.params().epsilon;
+  info.reports = served.tally.total_reports();
+  info.protocol_id = served.protocol.id();
+  info.default_arm = std::move(default_arm);
+  store["task"] = served.task;
+  store["params"] = to_json(served.protocol.params());
+  info.settings["store"] = std::move(store);
+  info.settings["seconds"] = {{"decode", decode_seconds}, {"tune", seconds_since(tuning_start)}};
+  if (progress) progress("done", 3, 3);
+  return Memory(std::move(info), pub.vocab.words(), pub.encoder.embeddings(), pub.codebook,
+                std::move(arms));
+}
+
+}  // namespace
+
 Memory memory_from_tally(const Corpus& corpus, const PublicModel& pub,
                          const MemoryBuildOptions& options, const Protocol& protocol,
                          const Tally& tally, const std::string& task,
@@ -104,21 +133,8 @@ Memory memory_from_tally(const Corpus& corpus, const PublicModel& pub,
   for (MemoryArm& a : joint_arms(builder, estimated_counts(protocol, tally), " from the task")) {
     arms.push_back(std::move(a));
   }
-  const double decode_seconds = seconds_since(start);
-  if (progress) progress("tuning", 1, 3);
-  const Clock::time_point tuning_start = Clock::now();
-  tune_arms(arms, pub, options, corpus.split_domain(options.split_seed));
-  MemoryInfo info = build_info(corpus, pub, options);
-  info.source = "store";
-  info.epsilon = protocol.params().epsilon;
-  info.reports = tally.total_reports();
-  info.protocol_id = protocol.id();
-  info.default_arm = "ldp_project";
-  info.settings["store"] = {{"task", task}, {"params", to_json(protocol.params())}};
-  info.settings["seconds"] = {{"decode", decode_seconds}, {"tune", seconds_since(tuning_start)}};
-  if (progress) progress("done", 3, 3);
-  return Memory(std::move(info), pub.vocab.words(), pub.encoder.embeddings(), pub.codebook,
-                std::move(arms));
+  return store_memory(std::move(arms), start, corpus, pub, options, {task, protocol, tally},
+                      "ldp_project", nlohmann::json::object(), progress);
 }
 
 Memory memory_from_two_stage_tallies(const Corpus& corpus, const PublicModel& pub,
@@ -153,30 +169,16 @@ Memory memory_from_two_stage_tallies(const Corpus& corpus, const PublicModel& pu
                assemble_shortlist(plan, estimated_counts(stage_two.protocol, stage_two.tally),
                                   estimated_counts(stage_one.protocol, stage_one.tally),
                                   CellPostprocess::kProject, OtherMass::kStageOne)));
-  const double decode_seconds = seconds_since(start);
-  if (progress) progress("tuning", 1, 3);
-  const Clock::time_point tuning_start = Clock::now();
-  tune_arms(arms, pub, options, corpus.split_domain(options.split_seed));
-  MemoryInfo info = build_info(corpus, pub, options);
-  info.source = "store";
-  info.epsilon = stage_two.protocol.params().epsilon;
-  info.reports = stage_two.tally.total_reports();
-  info.protocol_id = stage_two.protocol.id();
-  info.default_arm = "ldp_2stage_shortlist";
-  info.settings["store"] = {
-      {"task", stage_two.task},
-      {"params", to_json(stage_two.protocol.params())},
-      {"stage_one",
-       {{"task", stage_one.task},
-        {"params", to_json(stage_one.protocol.params())},
-        {"reports", stage_one.tally.total_reports()}}},
-      {"shortlist", std::vector<uint32_t>(shortlist.begin(), shortlist.end())},
-      {"stage_two_postprocess", "project"},
-      {"other_mass", other_mass_name(OtherMass::kStageOne)}};
-  info.settings["seconds"] = {{"decode", decode_seconds}, {"tune", seconds_since(tuning_start)}};
-  if (progress) progress("done", 3, 3);
-  return Memory(std::move(info), pub.vocab.words(), pub.encoder.embeddings(), pub.codebook,
-                std::move(arms));
+  return store_memory(std::move(arms), start, corpus, pub, options, stage_two,
+                      "ldp_2stage_shortlist",
+                      {{"stage_one",
+                        {{"task", stage_one.task},
+                         {"params", to_json(stage_one.protocol.params())},
+                         {"reports", stage_one.tally.total_reports()}}},
+                       {"shortlist", std::vector<uint32_t>(shortlist.begin(), shortlist.end())},
+                       {"stage_two_postprocess", "project"},
+                       {"other_mass", other_mass_name(OtherMass::kStageOne)}},
+                      progress);
 }
 
 }  // namespace residue
