@@ -88,8 +88,17 @@ int main(int argc, char** argv) {
     for (const residue::TaskConfig& t : config.tasks) {
       std::optional<residue::ProtocolParams> previous;
       for (const residue::TaskRecord& r : stored) {
-        if (r.name == t.name)
+        if (r.name != t.name) continue;
+        try {
           previous = residue::params_from_json(nlohmann::json::parse(r.params_json));
+        } catch (const residue::Error& e) {
+          // E.g. a task stored by an older release whose encoder drew differently (mss and ss
+          // version 2): its reports stay readable by that release's tools, never mixed here.
+          throw residue::Error("task " + t.name + ": the store holds it with parameters this " +
+                               "release does not use (" + e.what() +
+                               ") Keep its data with the release that wrote it (residue decode, "
+                               "verify), or collect under a new task name.");
+        }
       }
       tasks.push_back(residue::make_task(t, previous));
     }

@@ -695,5 +695,34 @@ TEST_CASE("the daemon refuses to start on an invalid task and names the task and
   }
 }
 
+TEST_CASE("the daemon refuses a stored task of an older protocol version and says what to do",
+          "[integration]") {
+  TempDir dir;
+  std::filesystem::path data;
+  {
+    DaemonProcess daemon(dir, DaemonSpec{});
+    daemon.start();
+    data = daemon.data_dir();
+    REQUIRE(daemon.stop() == 0);
+  }
+  // What a store written before mss version 3 holds (its encoder drew with Floyd's algorithm).
+  const CommandResult edit =
+      run_command({"sqlite3", (data / "residue.db").string(),
+                   "UPDATE tasks SET params_json = replace(params_json, 'residue.mss.3', "
+                   "'residue.mss.2')"},
+                  dir.path());
+  REQUIRE(edit.exit_code == 0);
+  DaemonProcess again(dir, DaemonSpec{});
+  REQUIRE(!again.try_start());
+  REQUIRE(again.exit_code().has_value());
+  CHECK(*again.exit_code() != 0);
+  CHECK(*again.exit_code() < 128);
+  const std::string err = again.stderr_text();
+  INFO(err);
+  CHECK(err.find("task words") != std::string::npos);
+  CHECK(err.find("residue.mss.2") != std::string::npos);
+  CHECK(err.find("a new task name") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace residue::integration
