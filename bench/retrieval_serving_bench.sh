@@ -103,7 +103,7 @@ at_small=$((2 * small))
 
 # 2. Builds and decodes at 10^6 and at LARGE stored reports.
 read -r cold_s cold_wall _ < <(build mem)
-public_s=$(grep -o 'build: decode ([0-9.]*' "${work}/residued.err" | head -n 1 | grep -o '[0-9.]*$')
+public_s=$(grep -m 1 -o 'build: decode ([0-9.]*' "${work}/residued.err" | grep -o '[0-9.]*$')
 read -r warm_s warm_wall warm_n < <(build mem)
 read -r est_first est_second < <(first_estimates)
 log "mem build at $warm_n: cold $cold_s s (public pieces $public_s s), warm $warm_s s; freq first estimates $est_first s"

@@ -61,6 +61,6 @@ for _ in $(seq 600); do
 done
 [ "$(json 'd["builds"]' <<<"$status")" = 1 ] || fail "no good build: $status"
 [ "$(json 'd["last_good"]["reports"]' <<<"$status")" = "$recorded" ] || fail "the build read: $status"
-json 'd["last_good"]["test_perplexity"]["base"] > 1 and d["last_good"]["test_perplexity"]["memory"] > 1' \
-  <<<"$status" | grep -q True || fail "no test perplexity in $status"
+[ "$(json 'd["last_good"]["test_perplexity"]["base"] > 1 and d["last_good"]["test_perplexity"]["memory"] > 1' \
+  <<<"$status")" = True ] || fail "no test perplexity in $status"
 echo "next_word_devices: all checks passed ($recorded reports from $n_devices devices, built)"

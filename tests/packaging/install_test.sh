@@ -24,7 +24,7 @@ if grep -rlE '#include <(boost|faiss)/' "$prefix/include"; then fail "a header i
 
 # The Python module, where Debian's python3 looks under a prefix, loads from there alone.
 if [ "$python_built" = ON ]; then
-  module=$(find "$prefix/lib" -path '*/dist-packages/residue.cpython-*.so' | head -n 1)
+  module=$(find "$prefix/lib" -path '*/dist-packages/residue.cpython-*.so' -print -quit)
   [ -n "$module" ] || fail "the Python module is not under $prefix/lib/python3.*/dist-packages"
   PYTHONPATH=$(dirname "$module") PYTHONNOUSERSITE=1 /usr/bin/python3 -c '
 import residue, sys

@@ -28,8 +28,12 @@ build_c_example() {
   # shellcheck disable=SC2086  # the flags are words
   cc -Wall -Werror "$examples/client_example.c" $flags -Wl,-rpath,"$prefix/lib" -o "$out" ||
     fail "compiling examples/client_example.c with: $flags"
-  ldd "$out" | grep -q "libresidue_client.so.0 => $prefix/lib/" ||
-    fail "the C example does not load $prefix/lib/libresidue_client.so.0: $(ldd "$out")"
+  # ldd's output whole first: `ldd | grep -q` under pipefail fails when grep's early exit
+  # cuts ldd off (SIGPIPE), which made this check fail now and then.
+  local libraries
+  libraries=$(ldd "$out")
+  grep -qF "libresidue_client.so.0 => $prefix/lib/" <<<"$libraries" ||
+    fail "the C example does not load $prefix/lib/libresidue_client.so.0: $libraries"
 }
 
 # run_client_examples RESIDUED C_EXAMPLE CPP_EXAMPLE: both against a real daemon, as
