@@ -7,9 +7,12 @@ import hashlib
 import os
 import pathlib
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -30,15 +33,13 @@ def run_cli(*args):
     return done.stdout
 
 
-@pytest.fixture(scope="session")
-def store(tmp_path_factory):
-    """A SQLite data directory holding task "words" (MSS, k = 256): residued on a free loopback
-    port (as scripts/lib/daemon.sh starts it) takes 20000 reports from `residue loadgen`, then
-    stops on SIGTERM after committing them."""
-    work = tmp_path_factory.mktemp("store")
+def fill_store(work, store_toml=""):
+    """residued on a free loopback port (as scripts/lib/daemon.sh starts it), with task "words"
+    (MSS, k = 256) and `store_toml` (its store settings; none: SQLite in work/data), takes 20000
+    reports from `residue loadgen`, then stops on SIGTERM after committing them."""
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     (work / "residued.toml").write_text(
-        'listen = "127.0.0.1:0"\ndata_dir = "data"\n'
+        'listen = "127.0.0.1:0"\ndata_dir = "data"\n' + store_toml +
         '[[tasks]]\nname = "words"\nprotocol = "mss"\nepsilon = 2.0\nk = 256\n'
         f'[[tokens]]\nname = "pytest"\ntoken_sha256 = "{digest}"\nroles = ["report", "read"]\n')
     out = open(work / "residued.out", "w+")
@@ -58,7 +59,59 @@ def store(tmp_path_factory):
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory):
+    """A SQLite data directory holding task "words" as residued wrote it (fill_store)."""
+    work = tmp_path_factory.mktemp("store")
+    fill_store(work)
     return work / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres_store(tmp_path_factory):
+    """The conninfo of a PostgreSQL server on 127.0.0.1 (initdb and postgres of `pg_config
+    --bindir`, as the `postgres` user under root, since both refuse root) holding task "words"
+    as residued wrote it (fill_store). The server is stopped at the end of the session."""
+    bindir = pathlib.Path(subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                                         text=True, check=True).stdout.strip())
+    work = tmp_path_factory.mktemp("postgres")
+    # Not under pytest's directories: those are 0700 root's, and the server runs as postgres.
+    pg = pathlib.Path(tempfile.mkdtemp(prefix="residue-pg-"))
+    user = {}
+    if os.geteuid() == 0:
+        user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+        shutil.chown(pg, "postgres", "postgres")
+    log = open(pg / "server.log", "a")
+    initdb = subprocess.run([bindir / "initdb", "-D", pg / "data", "-A", "trust", "-U",
+                             "residue", "-E", "UTF8", "--locale=C", "--no-sync"], stdout=log,
+                            stderr=log, timeout=60, **user)
+    assert initdb.returncode == 0, (pg / "server.log").read_text()
+    with socket.socket() as s:  # a free port (the C++ fixture retries a taken one; rare)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([bindir / "postgres", "-D", pg / "data", "-c",
+                               "listen_addresses=127.0.0.1", "-p", str(port), "-c",
+                               f"unix_socket_directories={pg}"], stdout=log, stderr=log, **user)
+    conninfo = f"host=127.0.0.1 port={port} user=residue dbname=postgres connect_timeout=5"
+    try:
+        for _ in range(300):
+            if subprocess.run([bindir / "pg_isready", "-q", "-h", "127.0.0.1", "-p",
+                               str(port)]).returncode == 0:
+                break
+            assert server.poll() is None, (pg / "server.log").read_text()
+            time.sleep(0.1)
+        else:
+            raise AssertionError("PostgreSQL did not accept connections within 30 s: " +
+                                 (pg / "server.log").read_text())
+        fill_store(work, f'store = "postgres"\n[postgres]\nconninfo = "{conninfo}"\n')
+        yield conninfo
+    finally:
+        server.send_signal(signal.SIGQUIT)
+        server.wait(timeout=30)
+        log.close()
+        shutil.rmtree(pg, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,14 @@ def test_read_store_equals_residue_decode(store):
     assert mine["reports"] == 20000 and len(mine["top"]) == 10
 
 
+def test_read_store_of_postgresql_equals_residue_decode(postgres_store):
+    tool = json.loads(run_cli("decode", "--postgres", postgres_store, "--task", "words", "--top",
+                              10, "--json"))
+    mine = residue.read_store("postgres:" + postgres_store, "words", top=10)
+    assert mine == tool
+    assert mine["reports"] == 20000 and len(mine["top"]) == 10
+
+
 def test_read_tally_estimates_every_value_as_decode_does(store):
     protocol, tally = residue.read_tally(str(store), "words")
     assert protocol.name == "mss" and protocol.k == 256 and tally.reports == 20000
