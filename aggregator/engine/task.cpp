@@ -109,9 +109,7 @@ void check_stage_artifacts(const std::vector<Task>& tasks) {
       throw Error("task " + two.name + ": its stage_one task \"" + two.stage_one +
                   "\" has no artifact.");
     }
-    const std::vector<uint8_t> pieces = two.artifact->memory->without_shortlist().serialize();
-    const std::string sha =
-        sha256_hex(std::string_view(reinterpret_cast<const char*>(pieces.data()), pieces.size()));
+    const std::string sha = sha256_hex(two.artifact->memory->without_shortlist().serialize());
     if (sha != one->artifact->sha256) {
       throw Error("task " + two.name + ": its artifact's public pieces (SHA-256 " + sha +
                   " without the shortlist) are not those of its stage_one task " + one->name +

@@ -19,14 +19,10 @@ Corpus load_corpus(const Task& task, const BuildConfig& config) {
   }
 }
 
-std::string sha256_of(std::span<const uint8_t> bytes) {
-  return sha256_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
 // The pieces trained here must be the ones devices downloaded (`expected`: their SHA-256).
 void check_artifact(const Task& task, const BuildConfig& config, std::span<const uint8_t> trained,
                     const std::string& expected, const char* kind) {
-  const std::string sha = sha256_of(trained);
+  const std::string sha = sha256_hex(trained);
   if (sha != expected) {
     throw Error("task " + task.name + ": the artifact (SHA-256 " + expected +
                 ") is not what `residue " + kind + " prepare` makes from the corpus " +
@@ -53,7 +49,7 @@ std::shared_ptr<const MemoryPublic> memory_public(const Task& task, const BuildC
   // A stage-two artifact adds the shortlist to the pieces, which are trained like any other.
   const std::string expected = artifact.shortlist().empty()
                                    ? task.artifact->sha256
-                                   : sha256_of(artifact.without_shortlist().serialize());
+                                   : sha256_hex(artifact.without_shortlist().serialize());
   check_artifact(task, config,
                  MemoryArtifact(model.vocab, model.encoder, model.codebook).serialize(), expected,
                  "memory");

@@ -165,7 +165,7 @@ void build(const BuildOptions& o) {
   std::optional<TwoStageInputs> two_stage;
   if (from_store) {
     TaskTally stored = read_task_tally(o.data, o.task);
-    const MemoryStage stage = stage_of(stored.record);
+    const MemoryStage stage = memory_stage_of_domain_id(stored.record.domain_id);
     if (stage == MemoryStage::kShortlist) {
       two_stage.emplace(read_two_stage(o, stored));
     } else {

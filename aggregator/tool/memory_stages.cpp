@@ -5,24 +5,17 @@
 #include "verify.h"
 
 namespace residue {
-namespace {
-
-std::string sha256_of(std::span<const uint8_t> bytes) {
-  return sha256_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
-}  // namespace
 
 ArtifactFile read_artifact_file(const std::filesystem::path& path) {
   MemoryArtifact artifact = MemoryArtifact::read(path);
   // The format is canonical (a parsed artifact serializes to its bytes), so this is the file's.
-  std::string sha = sha256_of(artifact.serialize());
+  std::string sha = sha256_hex(artifact.serialize());
   return {path, std::move(artifact), std::move(sha)};
 }
 
 ArtifactFile without_shortlist(const ArtifactFile& file) {
   MemoryArtifact base = file.artifact.without_shortlist();
-  std::string sha = sha256_of(base.serialize());
+  std::string sha = sha256_hex(base.serialize());
   return {file.path.string() + " (without its shortlist)", std::move(base), std::move(sha)};
 }
 
@@ -35,16 +28,6 @@ Task stage_task(const TaskTally& t, const ArtifactFile& file, MemoryStage stage)
                 "\", such a task's is \"" + expected + "\").");
   }
   return task_from_record(t.record);
-}
-
-MemoryStage stage_of(const TaskRecord& record) {
-  const std::string& id = record.domain_id;
-  for (const MemoryStage s : {MemoryStage::kTokens, MemoryStage::kShortlist}) {
-    std::string suffix(1, '/');
-    suffix += memory_stage_name(s);
-    if (id.starts_with("artifact:") && id.ends_with(suffix)) return s;
-  }
-  return MemoryStage::kJoint;
 }
 
 }  // namespace residue

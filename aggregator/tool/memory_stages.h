@@ -34,7 +34,4 @@ ArtifactFile without_shortlist(const ArtifactFile& file);
 /// Throws Error naming the task, the stage and the file otherwise.
 Task stage_task(const TaskTally& t, const ArtifactFile& file, MemoryStage stage);
 
-/// The stage of a stored domain id (artifact_domain_id): kJoint for any id without a stage.
-MemoryStage stage_of(const TaskRecord& record);
-
 }  // namespace residue

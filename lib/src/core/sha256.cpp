@@ -14,8 +14,12 @@ Sha256Digest sha256(std::span<const uint8_t> bytes) {
   return digest;
 }
 
+std::string sha256_hex(std::span<const uint8_t> bytes) {
+  return to_hex(sha256(bytes));
+}
+
 std::string sha256_hex(std::string_view bytes) {
-  return to_hex(sha256(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())));
+  return sha256_hex(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace residue

@@ -30,4 +30,14 @@ std::string artifact_domain_id(std::string_view sha256, MemoryStage stage) {
   return id;
 }
 
+MemoryStage memory_stage_of_domain_id(std::string_view id) {
+  if (!id.starts_with("artifact:")) return MemoryStage::kJoint;
+  for (const MemoryStage s : {MemoryStage::kTokens, MemoryStage::kShortlist}) {
+    const std::string_view name = memory_stage_name(s);
+    if (id.ends_with(name) && id.size() > name.size() && id[id.size() - name.size() - 1] == '/')
+      return s;
+  }
+  return MemoryStage::kJoint;
+}
+
 }  // namespace residue

@@ -295,8 +295,12 @@ TEST_CASE("a memory task's stage picks the value a device reports and is part of
   CHECK(artifact_domain_id("ab12") == "artifact:ab12");
   CHECK(artifact_domain_id("ab12", MemoryStage::kTokens) == "artifact:ab12/tokens");
   CHECK(artifact_domain_id("ab12", MemoryStage::kShortlist) == "artifact:ab12/shortlist");
-  for (const MemoryStage s : {MemoryStage::kJoint, MemoryStage::kTokens, MemoryStage::kShortlist})
+  for (const MemoryStage s : {MemoryStage::kJoint, MemoryStage::kTokens, MemoryStage::kShortlist}) {
     CHECK(parse_memory_stage(memory_stage_name(s)) == s);
+    CHECK(memory_stage_of_domain_id(artifact_domain_id("ab12", s)) == s);
+  }
+  CHECK(memory_stage_of_domain_id("dictionary:ab12/tokens") == MemoryStage::kJoint);
+  CHECK(memory_stage_of_domain_id("artifact:ab12tokens") == MemoryStage::kJoint);
   CHECK_FALSE(parse_memory_stage("unigram"));
 }
 

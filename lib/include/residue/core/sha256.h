@@ -17,5 +17,6 @@ using Sha256Digest = std::array<uint8_t, 32>;
 
 Sha256Digest sha256(std::span<const uint8_t> bytes);
 std::string sha256_hex(std::string_view bytes);
+std::string sha256_hex(std::span<const uint8_t> bytes);
 
 }  // namespace residue

@@ -28,5 +28,7 @@ std::optional<MemoryStage> parse_memory_stage(std::string_view name);
 /// task, which has no stage) keeps the id it had before stages and its stored data its hash.
 /// Devices echo the task hash over it: the stage is part of the task.
 std::string artifact_domain_id(std::string_view sha256, MemoryStage stage = MemoryStage::kJoint);
+/// The stage of an artifact_domain_id(): kJoint for an id without one (or not an artifact's).
+MemoryStage memory_stage_of_domain_id(std::string_view id);
 
 }  // namespace residue
